@@ -1,0 +1,1 @@
+"""Front ends: the command line, the terminal chat and (later) Telegram."""

@@ -1,0 +1,1 @@
+"""Content and domain: settings, storage, ingestion of regulations, duty rules and the hazard ledger."""

@@ -1,0 +1,90 @@
+"""Configuration from the environment (prefix ``SAFETYBOT_``) and an optional ``.env``.
+
+Settings are the only process-wide state: everything else is built from them and passed
+explicitly, so tests can run several isolated instances side by side.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:multilingual-e5-small"
+
+
+def default_data_dir() -> Path:
+    """A per-user data folder (XDG on Linux, ~/Library on macOS, %LOCALAPPDATA% on Windows)."""
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif os.uname().sysname == "Darwin":  # pragma: no cover - platform specific
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "safetybot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAFETYBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    embedding_model: str = BUNDLED_MODEL
+    # Load the bundled laws on first run; off for tests that build their own corpus.
+    load_bundled: bool = True
+    jurisdiction: str | None = None
+    timezone: str = "Asia/Shanghai"
+    # Search/answer tuning that deployments may want to adjust without code changes.
+    abstain_threshold: float | None = None
+    max_question_chars: int = 500
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    # Telegram front end (issue: the bot).
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_chat: int | None = None
+    allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("admin_ids", "allowed_chats", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        # Environment variables give "1,2,3"; pydantic-settings would expect JSON.
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'safetybot.sqlite3'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.index_dir, self.models_dir, self.files_dir):
+            path.mkdir(parents=True, exist_ok=True)

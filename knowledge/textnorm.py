@@ -1,0 +1,51 @@
+"""Normalisation shared by documents and queries, so both sides of a match look alike.
+
+Traditional → Simplified (OpenCC), full-width ASCII → half-width, unified punctuation and
+whitespace. Original text is always kept separately for display.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from opencc import OpenCC
+
+_SPACES = re.compile(r"[ \t\u3000\u00a0\u200b\ufeff]+")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def fullwidth_to_halfwidth(text: str) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xFF01 <= code <= 0xFF5E and not _keep_fullwidth(ch):
+            out.append(chr(code - 0xFEE0))
+        elif code == 0x3000:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _keep_fullwidth(ch: str) -> bool:
+    # Chinese punctuation carries meaning in statutes (，；：（）) and is what users type;
+    # only letters and digits are folded so "ＧＢ５０１６" and "GB5016" match.
+    return not ch.isalnum() and ch not in "＋－％．／"
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+def normalize(text: str) -> str:
+    """Index/query form of ``text``: Simplified, half-width alphanumerics, single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    text = fullwidth_to_halfwidth(text)
+    text = to_simplified(text)
+    text = _SPACES.sub(" ", text)
+    return text.strip()

@@ -1,0 +1,63 @@
+"""Shared fixtures: a migrated database on SQLite and, when configured, PostgreSQL.
+
+Set ``SAFETYBOT_TEST_DATABASE_URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) to run
+every database test on PostgreSQL too; each test then gets a schema of its own.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from knowledge.config import Settings
+from knowledge.db import make_engine, migrate, session_factory
+
+PG_URL = os.environ.get("SAFETYBOT_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """(url, schema) of an empty database for one test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}", None
+        return
+    assert PG_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield PG_URL, schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: tuple[str, str | None]) -> Iterator[Engine]:
+    url, schema = db_url
+    eng = make_engine(url, schema=schema)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: tuple[str, str | None]) -> Settings:
+    """Settings for an isolated instance: its own data dir and database, no bundled corpus."""
+    url, schema = db_url
+    if schema:
+        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    return Settings(data_dir=tmp_path / "data", database_url=url, load_bundled=False, _env_file=None)
