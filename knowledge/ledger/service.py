@@ -527,10 +527,10 @@ class LedgerService:
         )
         if full:
             hid = item.id
-            view.history = [EventView(e.at, e.actor, e.action, e.from_status, e.to_status, e.note, e.changes)
+            view.history = [EventView(self.clock.local(e.at), e.actor, e.action, e.from_status, e.to_status, e.note, e.changes)
                             for e in s.execute(select(HazardEvent).where(HazardEvent.hazard_id == hid)
                                                .order_by(HazardEvent.id)).scalars()]
-            view.extensions = [ExtensionView(x.id, x.requested_at, x.requested_by, x.reason, x.old_deadline,
+            view.extensions = [ExtensionView(x.id, self.clock.local(x.requested_at), x.requested_by, x.reason, x.old_deadline,
                                              x.new_deadline, x.status, x.decided_by, x.decision_note)
                                for x in s.execute(select(ExtensionRequest).where(ExtensionRequest.hazard_id == hid)
                                                   .order_by(ExtensionRequest.id)).scalars()]
