@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from knowledge.cleaning import index_text, is_garbled, remove_boilerplate
+from knowledge.cleaning import index_text, is_garbled, remove_boilerplate, strip_pinyin
+from knowledge.textnorm import to_simplified
 from knowledge.numerals import cn_to_int
 from knowledge.readers import IngestError, RawDocument, read_document
 from knowledge.segment import Segment, segment
@@ -170,8 +171,8 @@ def _build(raw: RawDocument, *, title: str, kind: str | None) -> ParsedDocument:
     name = raw.path.name
     header_lines, body = _split_header(raw.text)
     body = re.sub(r"<!--.*?-->", "", body, flags=re.S)
-    full_title = _full_title(header_lines, body) or raw.title_hint
     display = remove_boilerplate(body)
+    full_title = _full_title(header_lines, display) or raw.title_hint
     pieces = segment(display)
     if not pieces:
         raise IngestError("no_text", f"文件“{name}”去除网页导航、版权信息等无关内容后没有可用的正文，请检查文件内容。")
@@ -237,13 +238,20 @@ def _split_header(text: str) -> tuple[list[str], str]:
 
 
 def _full_title(header_lines: list[str], body: str) -> str | None:
+    """The "# title" of the header or body, else a short first line that reads like a title."""
     for line in header_lines:
         if line.startswith("# "):
             return line[2:].strip()
     for line in body.split("\n"):
-        if line.strip():
-            m = re.match(r"^#\s+(.+)$", line.strip())
-            return m.group(1).strip() if m else None
+        line = line.strip()
+        if not line:
+            continue
+        m = re.match(r"^#\s+(.+)$", line)
+        if m:
+            return strip_pinyin(m.group(1)).strip()
+        if len(line) <= 60 and not re.search(r"[。；！？，]", line) and not line.startswith("第"):
+            return strip_pinyin(line)
+        return None
     return None
 
 
@@ -251,7 +259,9 @@ def _full_title(header_lines: list[str], body: str) -> str | None:
 
 def guess_kind(title: str, full_title: str | None, text: str = "", *, statute: bool = False) -> str:
     """Best guess of the document kind from its title and opening text."""
-    name = full_title or title
+    name = to_simplified(full_title or title)
+    title = to_simplified(title)
+    text = to_simplified(text[:300])
     # The kind is named at the end: "关于印发《……办法》的通知" is a notice, not a rule.
     bare = re.sub(r"《[^》]*》", "", f"{title} {name}")
     bare_name = re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(r"《[^》]*》", "", name)).strip()
@@ -297,9 +307,14 @@ def jurisdiction_of(title: str, full_title: str | None = None, kind: str = "othe
             return province
         if kind not in ("law", "regulation", "judicial_interpretation"):
             m = _CITY.match(name)
-            if m and not m.group(1).endswith(("城市", "都市")):
+            if m and _plausible_place(m.group(1)):
                 return m.group(1)
     return "全国"
+
+
+def _plausible_place(name: str) -> bool:
+    # "在全市…", "本市…", "某某市…", "超大城市…" start titles but name no place.
+    return not re.search(r"[全本我各该此某在于的和与及对做城都]", name[:-1])
 
 
 def _issuing_body(name: str, header_lines: list[str], text: str, kind: str) -> str | None:

@@ -264,7 +264,8 @@ def _read_html(path: Path, data: bytes, digest: str) -> RawDocument:
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.insert_before("\n")
         tag.insert_after("\n")
-    lines = [re.sub(r"[ \t\u00a0\u3000]+", " ", ln).strip() for ln in soup.get_text().split("\n")]
+    lines = [re.sub(r" *\t[\t ]*", "\t", re.sub(r"[ \u00a0\u3000]+", " ", ln)).strip()
+             for ln in soup.get_text().split("\n")]
     body = "\n".join(ln for ln in lines if ln)
     if not _MEANINGFUL.search(body):
         raise IngestError(

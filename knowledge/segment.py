@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.cleaning import HAN
+from knowledge.cleaning import HAN, is_garbled
 from knowledge.numerals import NUMERAL_CLASS, format_article, parse_article_ref
 
 TARGET_MIN = 200
@@ -196,8 +196,23 @@ def _segment_free(lines: list[str]) -> list[Segment]:
 
 def _chunk_block(lines: list[str], path: str) -> list[Segment]:
     """Sentence-bounded chunks of TARGET_MIN..TARGET_MAX characters, preferring to end
-    at paragraph boundaries."""
+    at paragraph boundaries. A garbled paragraph becomes a chunk of its own so it can be
+    reported and left out of the index without taking good text with it."""
     paragraphs = [_collapse_spaces(ln) for ln in lines if _MEANINGFUL.search(ln)]
+    chunks: list[str] = []
+    run: list[str] = []
+    for para in paragraphs:
+        if is_garbled(para):
+            chunks.extend(_chunk_paragraphs(run))
+            run = []
+            chunks.extend(para[i:i + TARGET_MAX] for i in range(0, len(para), TARGET_MAX))
+        else:
+            run.append(para)
+    chunks.extend(_chunk_paragraphs(run))
+    return [Segment(c, path, None, None) for c in chunks if _MEANINGFUL.search(c)]
+
+
+def _chunk_paragraphs(paragraphs: list[str]) -> list[str]:
     units: list[tuple[str, bool]] = []  # (piece, starts a paragraph)
     for para in paragraphs:
         for i, piece in enumerate(split_sentences(para, TARGET_MAX)):
@@ -217,11 +232,11 @@ def _chunk_block(lines: list[str], path: str) -> list[Segment]:
     if current:
         # A short tail reads better with the chunk before it than on its own.
         joiner = "\n" if current_is_paragraph_start else ""
-        if chunks and len(current) < TARGET_MIN // 2 and len(chunks[-1]) + len(current) + 1 <= TARGET_MAX * 1.25:
+        if chunks and len(current) < TARGET_MIN // 2 and len(chunks[-1]) + len(current) + 1 <= TARGET_MAX:
             chunks[-1] += joiner + current
         else:
             chunks.append(current)
-    return [Segment(c, path, None, None) for c in chunks if _MEANINGFUL.search(c)]
+    return chunks
 
 
 def _collapse_spaces(line: str) -> str:
