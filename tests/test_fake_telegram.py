@@ -14,9 +14,10 @@ import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
+import PIL.Image
 import pytest
 from fake_telegram import FakeTelegram, HtmlParseError, parse_html
-from fake_telegram.plugin import fake_telegram  # noqa: F401  (fixture)
+from fake_telegram.plugin import tg_server  # noqa: F401  (fixture)
 from telegram import (
     Bot,
     BotCommand,
@@ -203,40 +204,96 @@ def test_html_entity_offsets_are_utf16() -> None:
 # ---- Bot API over HTTP ----------------------------------------------------------------------
 
 
-async def test_get_me_identifies_the_bot(fake_telegram: FakeTelegram) -> None:
-    async with Bot(fake_telegram.token, base_url=fake_telegram.base_url) as bot:
+async def test_get_me_identifies_the_bot(tg_server: FakeTelegram) -> None:
+    async with Bot(tg_server.token, base_url=tg_server.base_url) as bot:
         me = await bot.get_me()
     assert me.is_bot and me.username == "safety_test_bot"
-    assert me.id == int(fake_telegram.token.split(":")[0])
-    assert me.can_read_all_group_messages is False  # privacy mode on
-    assert fake_telegram.calls("getMe")
+    assert me.id == int(tg_server.token.split(":")[0])
+    assert me.can_read_all_group_messages is True  # privacy mode off unless asked for
+    assert tg_server.calls("getMe")
 
 
-async def test_unknown_method_and_wrong_token(fake_telegram: FakeTelegram) -> None:
-    async with Bot(fake_telegram.token, base_url=fake_telegram.base_url) as bot:
+async def test_privacy_mode_delivers_only_addressed_group_messages(
+    tg_server: FakeTelegram,
+) -> None:
+    tg_server.privacy_mode = True
+    user = tg_server.user("陈工")
+    group = tg_server.group_chat("车间群", type="group")
+    async with Bot(tg_server.token, base_url=tg_server.base_url) as bot:
+        assert (await bot.get_me()).can_read_all_group_messages is False
+        notice = await bot.send_message(group.id, "今日检查通知")
+        tg_server.user_message(group, user, "大家午饭吃什么")  # not for the bot
+        tg_server.user_message(group, user, "/ask 动火作业")
+        tg_server.user_message(group, user, "@safety_test_bot 谁负责消防")
+        tg_server.user_message(group, user, "收到", reply_to=notice.message_id)
+        updates = await bot.get_updates(timeout=0)
+    texts = [u.message.text for u in updates if u.message]
+    assert texts == ["/ask 动火作业", "@safety_test_bot 谁负责消防", "收到"]
+    reply = updates[-1].message
+    assert reply is not None and reply.reply_to_message is not None
+    assert reply.reply_to_message.from_user is not None
+    assert reply.reply_to_message.from_user.is_bot
+    assert [m["text"] for m in tg_server.messages(group)][1] == "大家午饭吃什么"
+    assert updates[0].message is not None and updates[0].message.chat.type == "group"
+
+
+async def test_photos_and_captions(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("冯工")
+    chat = tg_server.private_chat(user)
+    png = io.BytesIO()
+    PIL.Image.new("RGB", (64, 32), "red").save(png, format="PNG")
+    jpeg = io.BytesIO()
+    PIL.Image.new("RGB", (20, 10), "blue").save(jpeg, format="JPEG")
+    async with Bot(tg_server.token, base_url=tg_server.base_url,
+                   base_file_url=tg_server.base_file_url) as bot:
+        chart = await bot.send_photo(chat.id, png.getvalue(), caption="<b>单位排名</b>",
+                                     parse_mode=ParseMode.HTML)
+        assert (chart.photo[-1].width, chart.photo[-1].height) == (64, 32)
+        assert chart.caption == "单位排名" and chart.caption_entities[0].type == "bold"
+        photo = await bot.send_photo(chat.id, jpeg.getvalue())
+        assert (photo.photo[-1].width, photo.photo[-1].height) == (20, 10)
+        with pytest.raises(BadRequest, match="(?i)image_process_failed"):
+            await bot.send_photo(chat.id, b"not an image")
+        with pytest.raises(BadRequest, match="(?i)message caption is too long"):
+            await bot.send_photo(chat.id, png.getvalue(), caption="图" * 1025)
+        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            await bot.send_photo(chat.id, png.getvalue(), caption="a < b",
+                                 parse_mode=ParseMode.HTML)
+
+        evidence = tg_server.photo_message(chat, user, jpeg.getvalue(), caption="整改后照片")
+        updates = await bot.get_updates(timeout=0)
+        message = updates[-1].message
+        assert message is not None and message.caption == "整改后照片"
+        assert message.photo[-1].file_id == evidence["photo"][-1]["file_id"]
+        tg_file = await message.photo[-1].get_file()
+        assert bytes(await tg_file.download_as_bytearray()) == jpeg.getvalue()
+
+
+async def test_unknown_method_and_wrong_token(tg_server: FakeTelegram) -> None:
+    async with Bot(tg_server.token, base_url=tg_server.base_url) as bot:
         with pytest.raises(EndPointNotFound):
             await bot.do_api_request("sendHologram", api_kwargs={"chat_id": 1})
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{fake_telegram.base_url}{fake_telegram.token}/nope") as resp:
+        async with session.post(f"{tg_server.base_url}{tg_server.token}/nope") as resp:
             assert resp.status == 404
             assert await resp.json() == {"ok": False, "error_code": 404,
                                          "description": "Not Found"}
-    wrong = Bot("42:wrong-token", base_url=fake_telegram.base_url)
+    wrong = Bot("42:wrong-token", base_url=tg_server.base_url)
     with pytest.raises(InvalidToken):
         await wrong.initialize()
 
 
-async def test_long_polling_offset_timeout_and_prompt_wakeup(fake_telegram: FakeTelegram) -> None:
-    user = fake_telegram.user("李工", "li_gong")
-    chat = fake_telegram.private_chat(user)
-    async with Bot(fake_telegram.token, base_url=fake_telegram.base_url) as bot:
+async def test_long_polling_offset_timeout_and_prompt_wakeup(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("李工", "li_gong")
+    chat = tg_server.private_chat(user)
+    async with Bot(tg_server.token, base_url=tg_server.base_url) as bot:
         assert await bot.get_updates(timeout=0) == ()
 
         loop = asyncio.get_running_loop()
         started = loop.time()
         poll = asyncio.create_task(bot.get_updates(timeout=5))
         await asyncio.sleep(0.1)
-        fake_telegram.user_message(chat, user, "你好")
+        tg_server.user_message(chat, user, "你好")
         updates = await poll
         assert loop.time() - started < 1.0  # woke on the injection, not on the timeout
         assert [u.message.text for u in updates if u.message] == ["你好"]
@@ -252,19 +309,19 @@ async def test_long_polling_offset_timeout_and_prompt_wakeup(fake_telegram: Fake
         # A second instance of the bot polling at the same time ends the first one's poll.
         first = asyncio.create_task(bot.get_updates(timeout=5))
         await asyncio.sleep(0.1)
-        async with Bot(fake_telegram.token, base_url=fake_telegram.base_url) as other:
+        async with Bot(tg_server.token, base_url=tg_server.base_url) as other:
             assert await other.get_updates(timeout=0) == ()
         with pytest.raises(Conflict, match="terminated by other getUpdates"):
             await first
 
 
-async def test_echo_reply_via_long_polling(fake_telegram: FakeTelegram) -> None:
-    boss = fake_telegram.user("王主任", "wang_zr")
-    worker = fake_telegram.user("张三", "zhangsan")
-    group = fake_telegram.group_chat("安全生产群", admins=[boss])
-    async with polling(fake_telegram):
-        sent = fake_telegram.user_message(group, worker, "<b>加粗</b> & 更多 @safety_test_bot")
-        call = await fake_telegram.wait_for("sendMessage", lambda p: p["chat_id"] == group.id)
+async def test_echo_reply_via_long_polling(tg_server: FakeTelegram) -> None:
+    boss = tg_server.user("王主任", "wang_zr")
+    worker = tg_server.user("张三", "zhangsan")
+    group = tg_server.group_chat("安全生产群", admins=[boss])
+    async with polling(tg_server):
+        sent = tg_server.user_message(group, worker, "<b>加粗</b> & 更多 @safety_test_bot")
+        call = await tg_server.wait_for("sendMessage", lambda p: p["chat_id"] == group.id)
     typed = "<b>加粗</b> & 更多 @safety_test_bot"
     assert call.params["text"] == f"你说：<b>{html.escape(typed)}</b>"
     assert call.result["text"] == f"你说：{typed}"  # what the user sees
@@ -273,16 +330,16 @@ async def test_echo_reply_via_long_polling(fake_telegram: FakeTelegram) -> None:
     assert sent["entities"] == [{"type": "mention", "offset": 15, "length": 16}]
 
 
-async def test_invalid_html_and_too_long_raise_bad_request(fake_telegram: FakeTelegram) -> None:
-    user = fake_telegram.user("赵六")
-    chat = fake_telegram.private_chat(user)
-    async with polling(fake_telegram) as app:
-        fake_telegram.user_message(chat, user, "/badhtml")
+async def test_invalid_html_and_too_long_raise_bad_request(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("赵六")
+    chat = tg_server.private_chat(user)
+    async with polling(tg_server) as app:
+        tg_server.user_message(chat, user, "/badhtml")
         error = await next_error(app)
         assert isinstance(error, BadRequest)
         assert "can't parse entities" in error.message.lower()
 
-        fake_telegram.user_message(chat, user, "/long")
+        tg_server.user_message(chat, user, "/long")
         error = await next_error(app)
         assert isinstance(error, BadRequest)
         assert error.message.lower() == "message is too long"
@@ -292,68 +349,68 @@ async def test_invalid_html_and_too_long_raise_bad_request(fake_telegram: FakeTe
         assert ok.text == "<" * 4096
         with pytest.raises(BadRequest, match="(?i)message is too long"):
             await app.bot.send_message(chat.id, "&lt;" * 4097, parse_mode=ParseMode.HTML)
-    failed = fake_telegram.calls("sendMessage", ok_only=False)
+    failed = tg_server.calls("sendMessage", ok_only=False)
     assert [c.status for c in failed] == [400, 400, 200, 400]
 
 
-async def test_429_is_retried_by_the_rate_limiter(fake_telegram: FakeTelegram) -> None:
-    user = fake_telegram.user("钱七")
-    chat = fake_telegram.private_chat(user)
-    fake_telegram.fail_next("sendMessage", 429, retry_after=1)
+async def test_429_is_retried_by_the_rate_limiter(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("钱七")
+    chat = tg_server.private_chat(user)
+    tg_server.fail_next("sendMessage", 429, retry_after=1)
     loop = asyncio.get_running_loop()
-    async with polling(fake_telegram, rate_limiter=AIORateLimiter(max_retries=2)) as app:
+    async with polling(tg_server, rate_limiter=AIORateLimiter(max_retries=2)) as app:
         started = loop.time()
-        fake_telegram.user_message(chat, user, "限流测试")
-        call = await fake_telegram.wait_for("sendMessage", timeout=5)
+        tg_server.user_message(chat, user, "限流测试")
+        call = await tg_server.wait_for("sendMessage", timeout=5)
         assert loop.time() - started >= 1.0  # waited retry_after before retrying
         assert app.bot_data["errors"].empty()
-    attempts = fake_telegram.calls("sendMessage", ok_only=False)
+    attempts = tg_server.calls("sendMessage", ok_only=False)
     assert [c.status for c in attempts] == [429, 200]
     assert attempts[0].response["parameters"] == {"retry_after": 1}
     assert attempts[0].params["text"] == call.params["text"] == "你说：<b>限流测试</b>"
 
 
-async def test_429_without_rate_limiter_surfaces_retry_after(fake_telegram: FakeTelegram) -> None:
-    user = fake_telegram.user("孙八")
-    chat = fake_telegram.private_chat(user)
-    fake_telegram.fail_next("sendMessage", 429, retry_after=3)
-    async with polling(fake_telegram) as app:
-        fake_telegram.user_message(chat, user, "无重试")
+async def test_429_without_rate_limiter_surfaces_retry_after(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("孙八")
+    chat = tg_server.private_chat(user)
+    tg_server.fail_next("sendMessage", 429, retry_after=3)
+    async with polling(tg_server) as app:
+        tg_server.user_message(chat, user, "无重试")
         error = await next_error(app)
     assert isinstance(error, RetryAfter)
     assert "retry in 3" in str(error).lower()
-    assert [c.status for c in fake_telegram.calls("sendMessage", ok_only=False)] == [429]
+    assert [c.status for c in tg_server.calls("sendMessage", ok_only=False)] == [429]
 
 
 async def test_5xx_on_get_updates_is_retried_and_on_send_surfaces(
-    fake_telegram: FakeTelegram,
+    tg_server: FakeTelegram,
 ) -> None:
-    user = fake_telegram.user("周九")
-    chat = fake_telegram.private_chat(user)
-    fake_telegram.fail_next("getUpdates", 502)
-    fake_telegram.user_message(chat, user, "网关故障后仍送达")
-    async with polling(fake_telegram) as app:
-        await fake_telegram.wait_for("sendMessage", timeout=5)
-        fake_telegram.fail_next("sendMessage", 500)
-        fake_telegram.user_message(chat, user, "发送失败")
+    user = tg_server.user("周九")
+    chat = tg_server.private_chat(user)
+    tg_server.fail_next("getUpdates", 502)
+    tg_server.user_message(chat, user, "网关故障后仍送达")
+    async with polling(tg_server) as app:
+        await tg_server.wait_for("sendMessage", timeout=5)
+        tg_server.fail_next("sendMessage", 500)
+        tg_server.user_message(chat, user, "发送失败")
         error = await next_error(app)
-    polls = [c.status for c in fake_telegram.requests if c.method == "getUpdates"]
+    polls = [c.status for c in tg_server.requests if c.method == "getUpdates"]
     assert polls[0] == 502 and 200 in polls[1:]
     assert isinstance(error, NetworkError) and "Internal Server Error" in error.message
 
 
-async def test_file_upload_download_round_trip(fake_telegram: FakeTelegram) -> None:
-    admin = fake_telegram.user("管理员", "admin_user")
-    chat = fake_telegram.private_chat(admin)
+async def test_file_upload_download_round_trip(tg_server: FakeTelegram) -> None:
+    admin = tg_server.user("管理员", "admin_user")
+    chat = tg_server.private_chat(admin)
     content = "第一条 为了加强安全生产工作 abc\n".encode()
-    async with polling(fake_telegram) as app:
-        fake_telegram.document_message(chat, admin, content, "规定.txt", "text/plain")
-        reply = await fake_telegram.wait_for("sendDocument", timeout=5)
+    async with polling(tg_server) as app:
+        tg_server.document_message(chat, admin, content, "规定.txt", "text/plain")
+        reply = await tg_server.wait_for("sendDocument", timeout=5)
         stored = reply.result["document"]
-        assert fake_telegram.file_data(stored["file_id"]) == content.upper()
+        assert tg_server.file_data(stored["file_id"]) == content.upper()
         assert stored["file_name"] == "upper-规定.txt"
         assert reply.result["caption"] == f"收到 {len(content)} 字节"
-        assert len(fake_telegram.downloads) == 1  # the bot fetched the user's file over HTTP
+        assert len(tg_server.downloads) == 1  # the bot fetched the user's file over HTTP
 
         payload = bytes(range(256)) * 40
         message = await app.bot.send_document(chat.id, payload, filename="数据.bin")
@@ -364,31 +421,31 @@ async def test_file_upload_download_round_trip(fake_telegram: FakeTelegram) -> N
         assert buffer.getvalue() == payload
 
         # A declared 25 MB file (4 real bytes): getFile refuses it like Telegram's 20 MB limit.
-        huge = fake_telegram.document_message(
+        huge = tg_server.document_message(
             chat, admin, b"PK\x03\x04", "大文件.docx", file_size=25 * 1024 * 1024
         )
         assert huge["document"]["file_size"] == 25 * 1024 * 1024
-        refused = await fake_telegram.wait_for("getFile", status=400, timeout=5)
+        refused = await tg_server.wait_for("getFile", status=400, timeout=5)
         assert refused.params["file_id"] == huge["document"]["file_id"]
         assert refused.response["description"] == "Bad Request: file is too big"
         error = await next_error(app)
         assert isinstance(error, BadRequest) and error.message == "File is too big"
-    assert len(fake_telegram.downloads) == 2  # the user's file and the bot's own upload
+    assert len(tg_server.downloads) == 2  # the user's file and the bot's own upload
 
 
-async def test_buttons_callbacks_and_edits(fake_telegram: FakeTelegram) -> None:
-    user = fake_telegram.user("吴十")
-    chat = fake_telegram.private_chat(user)
-    async with polling(fake_telegram) as app:
-        fake_telegram.user_message(chat, user, "/buttons")
-        offer = await fake_telegram.wait_for("sendMessage", timeout=5)
-        query_id = fake_telegram.callback_query(user, offer, "confirm:7")
-        edit = await fake_telegram.wait_for("editMessageText", timeout=5)
-        assert fake_telegram.callback_answers[query_id]["text"] == "已确认"
+async def test_buttons_callbacks_and_edits(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("吴十")
+    chat = tg_server.private_chat(user)
+    async with polling(tg_server) as app:
+        tg_server.user_message(chat, user, "/buttons")
+        offer = await tg_server.wait_for("sendMessage", timeout=5)
+        query_id = tg_server.callback_query(user, offer, "confirm:7")
+        edit = await tg_server.wait_for("editMessageText", timeout=5)
+        assert tg_server.callback_answers[query_id]["text"] == "已确认"
         assert edit.result["text"] == "已处理 confirm:7"
         assert "reply_markup" not in edit.result  # an edit without markup drops the keyboard
         with pytest.raises(ValueError, match="no button"):
-            fake_telegram.callback_query(user, offer, "confirm:7")
+            tg_server.callback_query(user, offer, "confirm:7")
         with pytest.raises(BadRequest, match="(?i)message is not modified"):
             await app.bot.edit_message_text(
                 "已处理 <code>confirm:7</code>", chat.id, offer.result["message_id"],
@@ -398,25 +455,25 @@ async def test_buttons_callbacks_and_edits(fake_telegram: FakeTelegram) -> None:
             await app.bot.answer_callback_query(query_id)
 
 
-async def test_commands_admins_and_members(fake_telegram: FakeTelegram) -> None:
-    owner = fake_telegram.user("局长")
-    admin = fake_telegram.user("科长")
-    member = fake_telegram.user("科员")
-    group = fake_telegram.group_chat("管理群", admins=[admin], creator=owner)
-    fake_telegram.user_message(group, member, "大家好")
-    async with Bot(fake_telegram.token, base_url=fake_telegram.base_url) as bot:
+async def test_commands_admins_and_members(tg_server: FakeTelegram) -> None:
+    owner = tg_server.user("局长")
+    admin = tg_server.user("科长")
+    member = tg_server.user("科员")
+    group = tg_server.group_chat("管理群", admins=[admin], creator=owner)
+    tg_server.user_message(group, member, "大家好")
+    async with Bot(tg_server.token, base_url=tg_server.base_url) as bot:
         await bot.set_my_commands([BotCommand("ask", "提问")])
         await bot.set_my_commands([BotCommand("start", "开始"), BotCommand("bind", "绑定")],
                                   scope=BotCommandScopeAllPrivateChats())
         await bot.set_my_commands([BotCommand("upload", "上传文件")],
                                   scope=BotCommandScopeChatAdministrators(group.id))
-        assert fake_telegram.commands_for("default") == [{"command": "ask", "description": "提问"}]
-        assert [c["command"] for c in fake_telegram.commands_for("all_private_chats") or []] == [
+        assert tg_server.commands_for("default") == [{"command": "ask", "description": "提问"}]
+        assert [c["command"] for c in tg_server.commands_for("all_private_chats") or []] == [
             "start", "bind"]
         scoped = await bot.get_my_commands(scope=BotCommandScopeChatAdministrators(group.id))
         assert [c.command for c in scoped] == ["upload"]
         await bot.delete_my_commands(scope=BotCommandScopeAllPrivateChats())
-        assert fake_telegram.commands_for("all_private_chats") is None
+        assert tg_server.commands_for("all_private_chats") is None
         with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
             await bot.set_my_commands([BotCommand("Bad-Name", "x")])
 
@@ -426,19 +483,19 @@ async def test_commands_admins_and_members(fake_telegram: FakeTelegram) -> None:
         assert (await bot.get_chat_member(group.id, member.id)).status == "member"
         assert (await bot.get_chat_member(group.id, admin.id)).status == "administrator"
         with pytest.raises(BadRequest, match="no administrators in the private chat"):
-            await bot.get_chat_administrators(fake_telegram.private_chat(member).id)
+            await bot.get_chat_administrators(tg_server.private_chat(member).id)
         with pytest.raises(BadRequest, match="(?i)chat not found"):
             await bot.send_message(-999, "x")
         assert await bot.send_chat_action(group.id, "typing") is True
 
 
-async def test_webhook_mode_receives_updates(fake_telegram: FakeTelegram) -> None:
-    user = fake_telegram.user("郑十一")
-    chat = fake_telegram.private_chat(user)
+async def test_webhook_mode_receives_updates(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("郑十一")
+    chat = tg_server.private_chat(user)
     port = free_port()
     public = "https://bot.example.test"
-    fake_telegram.proxy_webhook(public, f"http://127.0.0.1:{port}")
-    app = build_app(fake_telegram)
+    tg_server.proxy_webhook(public, f"http://127.0.0.1:{port}")
+    app = build_app(tg_server)
     async with app:
         with pytest.raises(BadRequest, match="(?i)HTTPS URL must be provided"):
             await app.bot.set_webhook("http://127.0.0.1:8080/tg")
@@ -455,20 +512,20 @@ async def test_webhook_mode_receives_updates(fake_telegram: FakeTelegram) -> Non
                 await app.bot.get_updates(timeout=0)
 
             # Telegram-style delivery of an injected update to the registered webhook.
-            fake_telegram.user_message(chat, user, "经由 webhook")
-            call = await fake_telegram.wait_for("sendMessage", timeout=5)
+            tg_server.user_message(chat, user, "经由 webhook")
+            call = await tg_server.wait_for("sendMessage", timeout=5)
             assert call.params["text"] == "你说：<b>经由 webhook</b>"
 
             # A hand-made post: the wrong secret is refused by PTB, the right one accepted.
             update = {"message": {"message_id": 99, "date": 0, "chat": chat.to_dict(),
                                   "from": user.to_dict(), "text": "手动投递"}}
             url = f"{public}/tg"
-            assert await fake_telegram.post_webhook(url, update, secret_token="wrong") == 403
-            assert await fake_telegram.post_webhook(url, update, secret_token="s3cret-token") == 200
-            call = await fake_telegram.wait_for(
+            assert await tg_server.post_webhook(url, update, secret_token="wrong") == 403
+            assert await tg_server.post_webhook(url, update, secret_token="s3cret-token") == 200
+            call = await tg_server.wait_for(
                 "sendMessage", lambda p: "手动投递" in p["text"], timeout=5)
-            assert fake_telegram.webhook is not None
-            assert all(status == 200 for _, status in fake_telegram.webhook.deliveries)
+            assert tg_server.webhook is not None
+            assert all(status == 200 for _, status in tg_server.webhook.deliveries)
         finally:
             await app.updater.stop()
             await app.stop()

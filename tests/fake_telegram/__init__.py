@@ -1,6 +1,6 @@
 """Fake Telegram Bot API server for end-to-end tests with the real python-telegram-bot client.
 
-Typical use (the ``fake_telegram`` fixture lives in ``fake_telegram.plugin``)::
+Typical use (the ``tg_server`` fixture lives in ``fake_telegram.plugin``)::
 
     app = (ApplicationBuilder().token(server.token)
            .base_url(server.base_url).base_file_url(server.base_file_url).build())

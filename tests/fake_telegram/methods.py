@@ -205,7 +205,7 @@ class BotApiMethods(TelegramState):
     async def get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
             **self.bot.to_dict(), "can_join_groups": True,
-            "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "can_read_all_group_messages": not self.privacy_mode, "supports_inline_queries": False,
             "can_connect_to_business": False, "has_main_web_app": False,
         }
 
@@ -382,6 +382,9 @@ class BotApiMethods(TelegramState):
         user = self.users.get(params.get("user_id") or 0)
         if user is None:
             raise bad_request("user not found")
+        if user.id == self.bot.id:  # the bot is a member of every chat it is asked about
+            is_admin = any(admin.id == user.id for admin in state.admins)
+            return self._member(user, "administrator" if is_admin else "member")
         if state.creator is not None and state.creator.id == user.id:
             return self._member(user, "creator")
         if any(admin.id == user.id for admin in state.admins):

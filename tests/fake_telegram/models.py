@@ -103,18 +103,26 @@ class ApiCall(tuple[str, dict[str, Any]]):
     """One request the bot made, unpackable as ``(method, params)``.
 
     Extra attributes: ``status`` (HTTP status returned) and ``response`` (the JSON body sent back);
-    ``result`` is the body's ``result`` for successful calls.
+    ``result`` is the body's ``result`` for successful calls; ``at`` is ``time.monotonic()``
+    when the answer was sent.
     """
 
     status: int
     response: dict[str, Any]
+    at: float  # time.monotonic() when the server answered, for latency measurements
 
     def __new__(
-        cls, method: str, params: dict[str, Any], status: int, response: dict[str, Any]
+        cls,
+        method: str,
+        params: dict[str, Any],
+        status: int,
+        response: dict[str, Any],
+        at: float = 0.0,
     ) -> ApiCall:
         call = super().__new__(cls, (method, params))
         call.status = status
         call.response = response
+        call.at = at
         return call
 
     @property

@@ -1,6 +1,8 @@
 """pytest fixture: a fake Telegram server running in the test's own event loop.
 
-Register it in tests/conftest.py with ``from fake_telegram.plugin import fake_telegram``.
+Register it in tests/conftest.py with::
+
+    from fake_telegram.plugin import tg_server  # noqa: F401
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from .server import FakeTelegram
 
 
 @pytest_asyncio.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+async def tg_server() -> AsyncIterator[FakeTelegram]:
     """A started server on 127.0.0.1 (ephemeral port); always stopped after the test."""
     server = FakeTelegram()
     await server.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from .models import ApiCall, ApiError
 from .params import read_params
 from .state import DEFAULT_TOKEN, WebhookState
 
+_LOG = logging.getLogger(__name__)
 _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _NOT_FOUND = ApiError(404, "Not Found")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -148,7 +150,9 @@ class FakeTelegram(BotApiMethods):
             status, body = 200, {"ok": True, "result": result}
         except ApiError as exc:
             status, body = exc.status, exc.payload()
-        self._record(ApiCall(method, params, status, body))
+        if entry is None:
+            _LOG.warning("fake Telegram: method %s is not implemented (404)", name)
+        self._record(ApiCall(method, params, status, body, time.monotonic()))
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.Response:

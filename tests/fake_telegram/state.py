@@ -87,6 +87,9 @@ class TelegramState:
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(900_001)
         self._changed = asyncio.Event()
+        # Privacy mode (BotFather /setprivacy): off by default, so the bot receives every group
+        # message and its own "only answer when addressed" logic is what gets tested.
+        self.privacy_mode = False
 
     # ---- change notification -------------------------------------------------------------
     def _notify(self) -> None:
@@ -299,9 +302,7 @@ class TelegramState:
         if found:
             content["entities"] = found
         target = self._resolve(chat.id, reply_to) if reply_to is not None else None
-        message = self._store_message(state, user, content, target)
-        self.inject_update({"message": message})
-        return message
+        return self._deliver_message(state, user, content, target)
 
     def document_message(
         self,
@@ -326,9 +327,7 @@ class TelegramState:
         }}
         self._add_caption(content, caption)
         target = self._resolve(chat.id, reply_to) if reply_to is not None else None
-        message = self._store_message(state, user, content, target)
-        self.inject_update({"message": message})
-        return message
+        return self._deliver_message(state, user, content, target)
 
     def photo_message(
         self,
@@ -350,9 +349,39 @@ class TelegramState:
         }]}
         self._add_caption(content, caption)
         target = self._resolve(chat.id, reply_to) if reply_to is not None else None
+        return self._deliver_message(state, user, content, target)
+
+    def _deliver_message(
+        self,
+        state: ChatState,
+        user: FakeUser,
+        content: dict[str, Any],
+        target: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         message = self._store_message(state, user, content, target)
-        self.inject_update({"message": message})
+        if self._bot_receives(state, message):
+            self.inject_update({"message": message})
         return message
+
+    def _bot_receives(self, state: ChatState, message: dict[str, Any]) -> bool:
+        """Whether Telegram hands this message to the bot (privacy mode approximated:
+        commands, @mentions of the bot, replies to the bot; admin bots get everything)."""
+        if not self.privacy_mode or state.chat.type == "private":
+            return True
+        if any(admin.id == self.bot.id for admin in state.admins):
+            return True
+        text = message.get("text") or message.get("caption") or ""
+        mention = f"@{self.bot.username}".lower()
+        replied = message.get("reply_to_message", {}).get("from", {}).get("id")
+        return text.startswith("/") or mention in text.lower() or replied == self.bot.id
+
+    def buttons(self, message: MessageRef) -> list[tuple[str, str | None]]:
+        """(text, callback_data) of the inline buttons a message shows now (after edits)."""
+        if isinstance(message, int):
+            raise TypeError("pass the message dict or ApiCall, not a bare message id")
+        stored = self._resolve(0, message)
+        rows = stored.get("reply_markup", {}).get("inline_keyboard", [])
+        return [(button["text"], button.get("callback_data")) for row in rows for button in row]
 
     @staticmethod
     def _add_caption(content: dict[str, Any], caption: str | None) -> None:
@@ -374,8 +403,7 @@ class TelegramState:
             raise TypeError("pass the message dict or ApiCall, not a bare message id")
         stored = self._resolve(0, message)
         if check_button:
-            rows = stored.get("reply_markup", {}).get("inline_keyboard", [])
-            offered = {button.get("callback_data") for row in rows for button in row}
+            offered = {callback_data for _, callback_data in self.buttons(message)}
             if data not in offered:
                 raise ValueError(f"message has no button with callback_data {data!r}: {offered}")
         self.users[user.id] = user
