@@ -420,9 +420,8 @@ class LedgerService:
             raise LedgerError(f"发现日期{found_on.isoformat()}晚于今天，请核对。")
         # Imported ledgers carry historic (possibly overdue) items: their deadlines count from
         # the date found and may lie in the past, but never before the date found.
-        base = found_on if importing else today
-        deadline = parse_deadline(data.deadline if data.deadline is not None else "", base, self.calendar,
-                                  allow_past=importing)
+        deadline = parse_deadline(data.deadline if data.deadline is not None else "", today, self.calendar,
+                                  allow_past=importing, base=found_on if importing else today)
         if deadline < found_on:
             raise LedgerError(f"整改时限{deadline.isoformat()}早于发现日期{found_on.isoformat()}，请核对。")
         funds = None
@@ -677,7 +676,7 @@ class LedgerService:
                 raise LedgerError(f"隐患 {item.number} 已有一项延期申请待审批，请等待审批结果。")
             today = self.today()
             # "N个工作日" in an extension request means N more days after the current deadline.
-            target = parse_deadline(new_deadline, max(today, item.deadline), self.calendar)
+            target = parse_deadline(new_deadline, today, self.calendar, base=max(today, item.deadline))
             if target <= item.deadline:
                 raise LedgerError(f"申请的新时限{target.isoformat()}不晚于现时限{item.deadline.isoformat()}。")
             if target < today:

@@ -123,9 +123,11 @@ def parse_date(text: str) -> date:
 
 
 def parse_deadline(
-    text: str | date, today: date, calendar: HolidayCalendar, *, allow_past: bool = False
+    text: str | date, today: date, calendar: HolidayCalendar, *, allow_past: bool = False,
+    base: date | None = None,
 ) -> date:
-    """A deadline from a date or "N个工作日"/"N个自然日"/"N天", counted from ``today``."""
+    """A deadline from a date or "N个工作日"/"N个自然日"/"N天", counted from ``base`` (default today)."""
+    base = base or today
     if isinstance(text, date):
         deadline = text
     else:
@@ -140,8 +142,8 @@ def parse_deadline(
             if n > 3650:
                 raise LedgerError("整改时限过长（超过十年），请核对。")
             if rel.group(3) == "工作日":
-                return calendar.add_workdays(today, n)
-            return today + timedelta(days=n)
+                return calendar.add_workdays(base, n)
+            return base + timedelta(days=n)
         if not re.search(r"\d", raw):
             raise LedgerError(f"无法识别的整改时限“{text}”。{HINT}")
         deadline = parse_date(raw)
