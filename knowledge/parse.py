@@ -276,7 +276,7 @@ def guess_kind(title: str, full_title: str | None, text: str = "", *, statute: b
         return "news"
     if re.search(r"意见|方案|规划|纲要|要点|计划|决定|措施|指引|指南", bare_name):
         return "policy"
-    if bare_name.endswith("法"):
+    if bare_name.endswith("法") and not bare_name.endswith(("办法", "方法", "做法", "规范", "算法")):
         return "law"
     local = _province(bare_name) is not None or _CITY.match(bare_name) is not None
     if bare_name.endswith("条例"):
