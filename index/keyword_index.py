@@ -30,6 +30,7 @@ class KeywordIndex:
         self.ids = np.zeros(0, dtype=np.int64)
         self._counts = sparse.csr_matrix((0, 0), dtype=np.float32)
         self._weights: sparse.csc_matrix | None = None
+        self._df = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -77,6 +78,7 @@ class KeywordIndex:
             doc_len = np.asarray(self._counts.sum(axis=1)).ravel()
             avg = float(doc_len.mean()) if doc_len.size else 1.0
             df = np.bincount(counts.col, minlength=self._counts.shape[1])
+            self._df = df
             idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
             tf = counts.data
             norm = K1 * (1 - B + B * doc_len[counts.row] / max(avg, 1e-9))
@@ -101,11 +103,34 @@ class KeywordIndex:
         order = top[np.argsort(-scores[top], kind="stable")]
         return ScoredIds(self.ids[order], scores[order])
 
+    def coverage(self, passage_id: int, terms: set[str]) -> float:
+        """Idf-weighted share of ``terms`` that occur in one passage (0..1)."""
+        rows = np.flatnonzero(self.ids == passage_id)
+        if not terms or not rows.size:
+            return 0.0
+        present = set(self._counts[int(rows[0])].indices.tolist())
+        n = max(len(self), 1)
+        total = found = 0.0
+        for term in terms:
+            col = self.vocab.get(term)
+            df = self.document_frequency(term) if col is not None else 0
+            idf = float(np.log1p((n - df + 0.5) / (df + 0.5)))
+            total += idf
+            if col is not None and col in present:
+                found += idf
+        return found / total if total else 0.0
+
     def document_frequency(self, term: str) -> int:
         col = self.vocab.get(term)
         if col is None:
             return 0
-        return int(self._counts[:, col].nnz)
+        self._bm25()  # derives document frequencies along with the weights
+        return int(self._df[col]) if col < len(self._df) else 0
+
+    def terms(self) -> list[str]:
+        """Terms that occur in at least one indexed passage."""
+        self._bm25()
+        return [t for t, col in self.vocab.items() if col < len(self._df) and self._df[col] > 0]
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: Path) -> None:

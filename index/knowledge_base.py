@@ -1,0 +1,283 @@
+"""The knowledge base service: ingest, remove, search and answer, shared by every front end.
+
+Writes go to the database first (one transaction per document), then to the in-memory indexes,
+then to the index files. Readers see either the old or the new state: index mutations and
+searches are serialised by one lock, and a failed ingest never touches the indexes.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from index.answer import Answer, Citation, best_sentences, compose, reference_answer
+from index.embedding_model import Embedder
+from index.index_store import IndexStore
+from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
+from index.searcher import DocInfo, PassageInfo, Searcher
+from index.tokenize import Tokenizer
+from knowledge import documents
+from knowledge.config import Settings
+from knowledge.db import transaction
+from knowledge.models import DocStatus, Document, Passage
+from knowledge.numerals import format_article
+from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
+from knowledge.readers import IngestError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+# Calibrated on the dev questions against off-topic questions (see bench/calibrate_abstention.py):
+# below both, nothing in the texts is about the question.
+ABSTAIN_DENSE = 0.83
+ABSTAIN_KEYWORD = 0.34
+SYNC_INTERVAL_S = 30.0
+
+
+@dataclass
+class IngestReport:
+    title: str
+    source: str
+    outcome: str  # new | replaced | unchanged | failed
+    passages: int = 0
+    added: int = 0
+    removed: int = 0
+    embedded: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+class QuestionError(ValueError):
+    """A question that cannot be searched; ``message`` is for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.tokenizer = Tokenizer()
+        self.store = IndexStore(settings.index_dir, lambda: self.embedder, self.tokenizer)
+        self.searcher = Searcher(self.store, settings.jurisdiction)
+        self._lock = threading.RLock()
+        self._analyzer: QueryAnalyzer | None = None
+        self._last_sync = 0.0
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding_model, self.settings.models_dir)
+
+    # -- start-up ------------------------------------------------------------------------
+    def open(self, progress: Progress | None = None) -> None:
+        """Load or repair the indexes and, on first run, load the bundled laws."""
+        with self._lock:
+            self.store.load()
+            self.store.sync(self.sessions, _stage(progress, "索引"))
+            self._refresh_metadata()
+            self._last_sync = time.monotonic()
+        if self.settings.load_bundled:
+            self.ensure_bundled(progress)
+
+    def ensure_bundled(self, progress: Progress | None = None) -> list[IngestReport]:
+        marker = self.settings.data_dir / "bundled.sha256"
+        digest = _corpus_digest(bundled_corpus_dir())
+        if marker.exists() and marker.read_text().strip() == digest:
+            return []
+        parsed = list(parse_bundled())
+        reports = []
+        for n, doc in enumerate(parsed, 1):
+            reports.append(self._ingest_parsed(doc, "system", bundled=True))
+            if progress:
+                progress("载入内置法规", n, len(parsed))
+        marker.write_text(digest)
+        return reports
+
+    def _refresh_metadata(self) -> None:
+        with self.sessions() as session:
+            docs = session.execute(select(Document.id, Document.title, Document.kind, Document.jurisdiction,
+                                          Document.status)).all()
+            passages = session.execute(select(Passage.id, Passage.document_id, Passage.path)).all()
+        self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT)
+                              for d in docs}
+        self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
+        vocab = self.store.keyword.terms()
+        jieba_words = self.tokenizer._jieba.FREQ  # known words are never "typos"
+        self._analyzer = QueryAnalyzer(
+            self.tokenizer, [d.title for d in docs], TypoRepair(vocab),
+            lambda w: jieba_words.get(w, 0) > 0,
+        )
+
+    def refresh_if_stale(self) -> None:
+        """Pick up documents another instance (sharing the database) has loaded or removed."""
+        if time.monotonic() - self._last_sync < SYNC_INTERVAL_S:
+            return
+        with self._lock:
+            report = self.store.sync(self.sessions)
+            if report.added or report.removed:
+                self._refresh_metadata()
+            self._last_sync = time.monotonic()
+
+    # -- ingestion -----------------------------------------------------------------------
+    def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None) -> IngestReport:
+        """Parse, store and index one file. Raises IngestError with a user-facing message."""
+        parsed = parse_document(path, title=title, kind=kind, max_bytes=self.settings.max_upload_bytes)
+        if not any(not s.garbled for s in parsed.segments):
+            raise IngestError("no_text", "文件中没有可用的正文（可能全部是乱码）。请检查文件编码后重新上传。")
+        return self._ingest_parsed(parsed, actor)
+
+    def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False) -> IngestReport:
+        with self._lock:
+            # Embed before the database commit: a failure here leaves everything as it was.
+            texts = [s.index_text for s in parsed.segments if not s.garbled]
+            self.store.embed_cached([w for t in texts for w in _windows(t)], self.sessions)
+            with transaction(self.sessions) as session:
+                result = documents.replace_document(session, parsed, actor, bundled=bundled)
+                added = [(p.id, p.norm_text) for p in session.scalars(
+                    select(Passage).where(Passage.id.in_(result.added)))] if result.added else []
+            self.store.remove(result.removed)
+            embedded = self.store.add(added, self.sessions)
+            self.store.save()
+            self._refresh_metadata()
+        return IngestReport(
+            title=parsed.title, source=parsed.source_name, outcome=result.outcome,
+            passages=len(parsed.segments), added=len(result.added), removed=len(result.removed),
+            embedded=embedded, problems=list(parsed.problems),
+        )
+
+    def remove(self, title: str, actor: str) -> int | None:
+        with self._lock:
+            with transaction(self.sessions) as session:
+                ids = documents.remove_document(session, title, actor)
+            if ids is None:
+                return None
+            self.store.remove(ids)
+            self.store.save()
+            self._refresh_metadata()
+        return len(ids)
+
+    def set_status(self, title: str, status: str, actor: str) -> bool:
+        with transaction(self.sessions) as session:
+            ok = documents.set_status(session, title, status, actor)
+        with self._lock:
+            self._refresh_metadata()
+        return ok
+
+    def list_documents(self) -> list[tuple[Document, int]]:
+        with self.sessions() as session:
+            return documents.list_documents(session)
+
+    # -- questions -----------------------------------------------------------------------
+    def analyze(self, question: str) -> AnalyzedQuery:
+        question = (question or "").strip()
+        if not question:
+            raise QuestionError("问题是空的。请直接输入要问的内容，例如：动火作业要注意什么？")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"问题太长了（{len(question)} 字）。请控制在 {self.settings.max_question_chars} 字以内，只问一个具体问题。"
+            )
+        assert self._analyzer is not None, "open() first"
+        return self._analyzer.analyze(question)
+
+    def search(self, question: str, k: int = 10) -> list[Citation]:
+        query = self.analyze(question)
+        return self._search(query, k)[0]
+
+    def _search(self, query: AnalyzedQuery, k: int) -> tuple[list[Citation], bool]:
+        self.refresh_if_stale()
+        vector = self.embedder.encode_queries([query.dense_text])[0]
+        with self._lock:
+            ranked = self.searcher.rank(query, vector, k)
+            top_dense = float(self.store.vectors.search(vector, 1).scores[0]) if self.store.vectors and len(
+                self.store.vectors) else 0.0
+            coverage = self._keyword_coverage(query, ranked[0].passage_id) if ranked else 0.0
+        relevant = bool(ranked) and (top_dense >= ABSTAIN_DENSE or coverage >= ABSTAIN_KEYWORD or bool(query.documents))
+        return self._citations(query, [(r.passage_id, r.score) for r in ranked]), relevant
+
+    def _keyword_coverage(self, query: AnalyzedQuery, pid: int) -> float:
+        """How much of the question's own (unexpanded) wording the passage contains."""
+        return self.store.keyword.coverage(pid, {t for t, w in query.terms.items() if w >= 1.0})
+
+    def _citations(self, query: AnalyzedQuery, ranked: list[tuple[int, float]]) -> list[Citation]:
+        if not ranked:
+            return []
+        ids = [pid for pid, _ in ranked]
+        with self.sessions() as session:
+            rows = {p.id: (p, p.document) for p in session.scalars(select(Passage).where(Passage.id.in_(ids)))}
+            out = []
+            for pid, score in ranked:
+                if pid not in rows:
+                    continue
+                passage, doc = rows[pid]
+                out.append(Citation(
+                    document=doc.title, article=passage.article, score=score,
+                    excerpt=best_sentences(passage.text, query, self.tokenizer), text=passage.text,
+                    path=passage.path, passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                ))
+        return out
+
+    def article(self, document: str, article_no: int, article_sub: int = 0) -> Citation | None:
+        with self.sessions() as session:
+            passage = documents.find_article(session, document, article_no, article_sub)
+            if passage is None:
+                return None
+            doc = passage.document
+            return Citation(document=doc.title, article=passage.article, score=1.0,
+                            excerpt=passage.text[:160], text=passage.text, path=passage.path,
+                            passage_id=passage.id, label=_label(doc, self.settings.jurisdiction))
+
+    def answer(self, question: str, k: int = 10) -> Answer:
+        query = self.analyze(question)
+        if query.reference:
+            ref = query.reference
+            found = self.article(ref.document, ref.article_no, ref.article_sub)
+            if found is not None:
+                return reference_answer(question, found)
+            return Answer(question, f"《{ref.document}》中没有{format_article(ref.article_no, ref.article_sub)}。"
+                                    "请核对条号。", True, [], kind="reference")
+        citations, relevant = self._search(query, k)
+        if not relevant:
+            return compose(question, [])
+        return compose(question, citations)
+
+
+def _label(doc: Document, jurisdiction: str | None) -> str:
+    if doc.status != DocStatus.CURRENT:
+        return doc.status
+    if doc.kind == "local_regulation" and not (jurisdiction and doc.jurisdiction.startswith(jurisdiction[:2])):
+        return f"{doc.jurisdiction}地方性法规"
+    return ""
+
+
+def _windows(text: str) -> list[str]:
+    from index.index_store import windows_of
+
+    return windows_of(text)
+
+
+def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(stage, done, total)
+
+
+def _corpus_digest(directory: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(directory.glob("*.md")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,176 @@
+"""Query analysis: normalisation, document mentions, exact article references, expansion and typo repair.
+
+Everything here is about the question, not the corpus contents, except for two lookups the
+caller supplies: the loaded document titles (for mentions) and the keyword vocabulary (so that
+typo repair only proposes words that actually occur in the texts).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pypinyin import lazy_pinyin
+
+from index.tokenize import DATA_DIR, Tokenizer
+from knowledge.numerals import NUMERAL_CLASS, parse_article_ref
+from knowledge.textnorm import normalize
+
+EXPANSION_WEIGHT = 0.5  # an expanded term counts half as much as a term the user typed
+REGIONS = ("北京", "上海", "天津", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
+           "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西",
+           "甘肃", "青海", "内蒙古", "广西", "西藏", "宁夏", "新疆")
+
+# Intent cues: which part of a statute tends to answer the question.
+PENALTY_CUES = ("罚", "处罚", "法律责任", "追究", "吊销", "责令停产", "拘留", "判刑", "坐牢", "后果",
+                "penalty", "fine", "punish")
+DEFINITION_CUES = ("是什么意思", "什么意思", "含义", "指的是", "是指", "所称", "定义", "包括哪些", "what is", "mean")
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    document: str
+    article_no: int
+    article_sub: int = 0
+
+
+@dataclass
+class AnalyzedQuery:
+    original: str
+    normalized: str
+    dense_text: str
+    terms: dict[str, float]
+    documents: set[str] = field(default_factory=set)
+    regions: set[str] = field(default_factory=set)
+    reference: ArticleRef | None = None
+    penalty: bool = False
+    definition: bool = False
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+def _read_tsv(path: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        left, _, right = line.partition("\t")
+        if right:
+            rows.append((left.strip(), right.strip()))
+    return rows
+
+
+@lru_cache(maxsize=1)
+def load_synonyms() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pairs = [(normalize(a).lower(), tuple(b.split("|"))) for a, b in _read_tsv(DATA_DIR / "synonyms.tsv")]
+    # Longest first so "应急管理局" wins over "应急局"-style shorter keys inside it.
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+@lru_cache(maxsize=1)
+def load_aliases() -> tuple[tuple[str, str], ...]:
+    return tuple(_read_tsv(DATA_DIR / "doc_aliases.tsv"))
+
+
+def _pinyin_key(word: str) -> str:
+    return " ".join(lazy_pinyin(word))
+
+
+class TypoRepair:
+    """Homophone typos (电悌→电梯, 预按→预案): an unknown 2–4 character word whose pinyin equals that of
+    a word in the corpus vocabulary, differing in exactly one character, is replaced by it."""
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self._vocab = set()
+        self._by_pinyin: dict[str, list[str]] = {}
+        for word in vocabulary:
+            if 2 <= len(word) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
+                self._vocab.add(word)
+                self._by_pinyin.setdefault(_pinyin_key(word), []).append(word)
+
+    def repair(self, text: str, known: Callable[[str], bool]) -> dict[str, str]:
+        fixes: dict[str, str] = {}
+        for run in re.findall(r"[\u4e00-\u9fff]+", text):
+            for size in (4, 3, 2):
+                for start in range(len(run) - size + 1):
+                    gram = run[start : start + size]
+                    if gram in self._vocab or known(gram) or any(gram in f for f in fixes):
+                        continue
+                    candidates = [
+                        w for w in self._by_pinyin.get(_pinyin_key(gram), ())
+                        if sum(a != b for a, b in zip(w, gram)) == 1
+                    ]
+                    if len(candidates) == 1:
+                        fixes[gram] = candidates[0]
+        return fixes
+
+
+class QueryAnalyzer:
+    def __init__(self, tokenizer: Tokenizer, titles: Iterable[str], typo_repair: TypoRepair | None,
+                 is_known_word: Callable[[str], bool]) -> None:
+        self._tokenizer = tokenizer
+        self._typos = typo_repair
+        self._is_known_word = is_known_word
+        self._mentions: list[tuple[str, str]] = []  # (surface form, title), longest first
+        titles = list(titles)
+        for title in titles:
+            for form in {title, title.replace("中华人民共和国", ""), normalize(title)}:
+                if len(form) >= 3:
+                    self._mentions.append((form, title))
+        for alias, title in load_aliases():
+            if title in titles:
+                self._mentions.append((alias, title))
+        self._mentions.sort(key=lambda m: -len(m[0]))
+        forms = "|".join(re.escape(form) for form, _ in self._mentions) or r"(?!)"
+        self._reference = re.compile(
+            rf"(?:《)?(?P<doc>{forms})(?:》)?\s*(?P<art>第\s*{NUMERAL_CLASS}\s*[条條](?:\s*之\s*{NUMERAL_CLASS})?"
+            rf"|{NUMERAL_CLASS}\s*[条條](?:\s*之\s*{NUMERAL_CLASS})?|[0-9]+(?![0-9]))"
+        )
+
+    def mentioned_documents(self, text: str) -> set[str]:
+        found: set[str] = set()
+        consumed = text
+        for form, title in self._mentions:
+            if form in consumed:
+                found.add(title)
+                consumed = consumed.replace(form, "\0")  # 特种设备安全法 must not also count as 安全法
+        return found
+
+    def find_reference(self, text: str) -> ArticleRef | None:
+        match = self._reference.search(text)
+        if not match:
+            return None
+        parsed = parse_article_ref(match.group("art"))
+        if not parsed:
+            return None
+        title = next(t for f, t in self._mentions if f == match.group("doc"))
+        return ArticleRef(title, parsed[0], parsed[1])
+
+    def analyze(self, question: str) -> AnalyzedQuery:
+        norm = normalize(question)
+        low = norm.lower()
+        corrections = self._typos.repair(norm, self._is_known_word) if self._typos else {}
+        fixed = norm
+        for wrong, right in corrections.items():
+            fixed = fixed.replace(wrong, right)
+        terms: dict[str, float] = {}
+        for token in self._tokenizer.tokens(fixed):
+            terms[token] = terms.get(token, 0.0) + 1.0
+        for key, expansions in load_synonyms():
+            if key in low:
+                for expansion in expansions:
+                    for token in self._tokenizer.tokens(expansion):
+                        terms[token] = max(terms.get(token, 0.0), EXPANSION_WEIGHT)
+        return AnalyzedQuery(
+            original=question,
+            normalized=norm,
+            dense_text=fixed,
+            terms=terms,
+            documents=self.mentioned_documents(fixed),
+            regions={r for r in REGIONS if r in fixed},
+            reference=self.find_reference(fixed),
+            penalty=any(cue in low for cue in PENALTY_CUES),
+            definition=any(cue in low for cue in DEFINITION_CUES),
+            corrections=corrections,
+        )
