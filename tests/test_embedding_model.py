@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +73,10 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("models")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)  # ~470 MB of weights; pytest keeps old temp dirs
 
 
 @pytest.fixture(scope="session")
@@ -250,11 +254,14 @@ def test_an_incomplete_folder_is_rebuilt(tmp_path: Path) -> None:
     broken = tmp_path / BUNDLED_FOLDER
     broken.mkdir()
     (broken / "config.json").write_text("{}", encoding="utf-8")  # e.g. files deleted by hand
-    folder = ensure_bundled_model(tmp_path)
-    assert folder == broken
-    assert (folder / SOURCE_MARKER).is_file() and (folder / "model.safetensors").is_file()
-    assert json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"] == 384
-    assert [p.name for p in tmp_path.iterdir()] == [BUNDLED_FOLDER]
+    try:
+        folder = ensure_bundled_model(tmp_path)
+        assert folder == broken
+        assert (folder / SOURCE_MARKER).is_file() and (folder / "model.safetensors").is_file()
+        assert json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"] == 384
+        assert [p.name for p in tmp_path.iterdir()] == [BUNDLED_FOLDER]
+    finally:
+        shutil.rmtree(broken, ignore_errors=True)
 
 
 def test_model_given_by_path(converted: tuple[Path, float], embedder: Embedder, tmp_path: Path) -> None:
