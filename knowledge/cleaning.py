@@ -157,20 +157,25 @@ def remove_boilerplate(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def common_chars() -> frozenset[str]:
-    """The 3,755 level-1 characters of GB 2312, which cover ~99.9% of running Chinese text.
+    """The 3,755 level-1 characters of GB 2312 plus their Traditional forms, which together
+    cover ~99.9% of running Chinese text.
 
-    Mojibake from UTF-8 bytes read as GBK can never produce them (UTF-8 lead bytes
-    0xE4–0xE9 fall in GB 2312's rare level-2 rows or in GBK extensions), which makes the
-    share of other characters a sharp signal.
+    Mojibake from UTF-8 bytes read as GBK can never produce level-1 characters (UTF-8
+    lead bytes 0xE4–0xE9 fall in GB 2312's rare level-2 rows or in GBK extensions), which
+    makes the share of other characters a sharp signal.
     """
-    chars = set()
+    level1 = set()
     for hi in range(0xB0, 0xD8):
         for lo in range(0xA1, 0xFF):
             try:
-                chars.add(bytes((hi, lo)).decode("gb2312"))
+                level1.add(bytes((hi, lo)).decode("gb2312"))
             except UnicodeDecodeError:
                 pass
-    return frozenset(chars)
+    # One conversion of the whole block, one character per line so no phrase rules apply.
+    han = [chr(c) for c in range(0x4E00, 0xA000)]
+    simplified = to_simplified("\n".join(han)).split("\n")
+    traditional = {t for t, s in zip(han, simplified) if len(s) == 1 and s in level1}
+    return frozenset(level1 | traditional)
 
 
 _LATIN1_MOJIBAKE = re.compile(r"(?:[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]{1,2})+")
@@ -220,7 +225,7 @@ def _signals(text: str) -> tuple[int, int, int, int]:
                 if len(run) < 3:
                     continue
         latin += len(run)
-    han = _HAN_CHAR.findall(to_simplified(text))
+    han = _HAN_CHAR.findall(text)
     common = common_chars()
     rare = sum(1 for ch in han if ch not in common)
     return lost, latin, rare, len(han)

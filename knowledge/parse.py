@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -200,7 +200,7 @@ def _build(raw: RawDocument, *, title: str, kind: str | None) -> ParsedDocument:
         effective_date=_effective_date(display) if resolved_kind in _STATUTE_KINDS else None,
         jurisdiction=jurisdiction_of(title, full_title, resolved_kind),
         source_name=name,
-        content_hash=content_hash(display),
+        content_hash=content_hash(s.index_text for s in segments),
         segments=segments,
         problems=problems,
     )
@@ -221,11 +221,10 @@ def _parsed(seg: Segment) -> ParsedSegment:
     )
 
 
-def content_hash(text: str) -> str:
-    """Hash of the normalised content, blind to encoding, line endings, spacing and script,
-    so a re-saved copy of the same document is recognised."""
-    lines = (index_text(line) for line in text.split("\n"))
-    canonical = "\n".join(re.sub(r"\s+", "", ln) for ln in lines if ln.strip())
+def content_hash(index_texts: Iterable[str]) -> str:
+    """Hash of the normalised passages, blind to encoding, line endings, spacing and script,
+    so a re-saved copy of the same document is recognised; passage boundaries do not count."""
+    canonical = "".join(re.sub(r"\s+", "", text) for text in index_texts)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -319,9 +319,9 @@ def _read_docx(path: Path, data: bytes, digest: str) -> RawDocument:
 
 def _docx_heading_prefix(style: str) -> str:
     style = style.strip()
-    if style in ("Title", "标题"):
+    if style.lower() in ("title", "标题"):
         return "# "
-    m = re.match(r"^(?:Heading|标题)\s*(\d)$", style)
+    m = re.match(r"^(?:heading|标题)\s*(\d)$", style, re.IGNORECASE)
     if m:
         # Heading 1 sits below the document title.
         return "#" * min(6, int(m.group(1)) + 1) + " "

@@ -53,13 +53,21 @@ def segment(text: str) -> list[Segment]:
     """Split ``text`` into passages, auto-detecting statute structure."""
     lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = _drop_leading_title(lines)
-    statute = sum(1 for ln in lines if ARTICLE_LINE.match(ln)) >= MIN_ARTICLES
+    statute = _looks_like_statute(lines)
     segments = _segment_statute(lines) if statute else _segment_free(lines)
     return [s for s in segments if _MEANINGFUL.search(s.text)]
 
 
-def is_meaningful(text: str) -> bool:
-    return _MEANINGFUL.search(text) is not None
+def _looks_like_statute(lines: list[str]) -> bool:
+    """Several article lines, or a text that opens with one (an excerpt of one article)."""
+    articles = sum(1 for ln in lines if ARTICLE_LINE.match(ln))
+    if articles >= MIN_ARTICLES:
+        return True
+    for line in lines:
+        if not _MEANINGFUL.search(line) or _heading(line, outline=False) is not None:
+            continue
+        return articles > 0 and ARTICLE_LINE.match(line) is not None
+    return False
 
 
 def _drop_leading_title(lines: list[str]) -> list[str]:

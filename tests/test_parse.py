@@ -254,3 +254,13 @@ def test_pdf_with_a_scanned_page(tmp_path: Path) -> None:
     parsed = parse_document(path)
     assert [s.article for s in parsed.segments] == ["第一条", "第二条", "第三条"]
     assert parsed.problems == ["PDF 第2页没有文字层（可能是扫描图片），该页内容未导入"]
+
+
+def test_same_content_as_docx_and_txt_has_the_same_hash(tmp_path: Path) -> None:
+    lines = [ln for ln in SPEECH.read_text(encoding="utf-8").split("\n") if ln.strip()]
+    doc = new_docx()
+    for line in lines:
+        doc.add_paragraph(line)
+    path = tmp_path / "讲话.docx"
+    doc.save(str(path))
+    assert parse_document(path).content_hash == parse_document(SPEECH).content_hash

@@ -214,3 +214,11 @@ def test_garbled_paragraph_becomes_its_own_chunk() -> None:
     bad = "燃气公司要立即开展管道和用户端安全隐患排查，发现问题及时整改。".encode("utf-8").decode("gbk", errors="replace")
     segments = segment("\n".join([good, bad, good]))
     assert [s.text for s in segments] == [good, bad, good]
+
+
+def test_single_article_excerpt_is_an_article() -> None:
+    segments = segment("第四十三条 生产经营单位进行爆破、吊装、动火等危险作业，应当安排专门人员进行现场安全管理。")
+    assert [(s.article, s.article_no) for s in segments] == [("第四十三条", 43)]
+    # Two articles quoted after an introduction stay free text.
+    quoted = segment("会议传达了以下条文：\n第一条 甲。\n第二条 乙。")
+    assert all(s.article is None for s in quoted)
