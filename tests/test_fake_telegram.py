@@ -283,6 +283,32 @@ async def test_unknown_method_and_wrong_token(tg_server: FakeTelegram) -> None:
         await wrong.initialize()
 
 
+async def test_json_form_and_query_bodies(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("褚工")
+    chat = tg_server.private_chat(user)
+    api = f"{tg_server.base_url}{tg_server.token}"
+    markup = {"inline_keyboard": [[{"text": "查看原文", "callback_data": "law:41"}]]}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{api}/getMe?x=1") as resp:
+            assert (await resp.json())["result"]["is_bot"] is True
+        json_body = {"chat_id": chat.id, "text": "<i>JSON</i>", "parse_mode": "HTML",
+                     "reply_markup": markup}
+        async with session.post(f"{api}/sendMessage", json=json_body) as resp:
+            sent_json = (await resp.json())["result"]
+        form_body = {"chat_id": str(chat.id), "text": "表单", "reply_markup": json.dumps(markup)}
+        async with session.post(f"{api}/sendMessage", data=form_body) as resp:
+            sent_form = (await resp.json())["result"]
+        too_big = {"inline_keyboard": [[{"text": "x", "callback_data": "d" * 65}]]}
+        async with session.post(f"{api}/sendMessage", json={
+            "chat_id": chat.id, "text": "x", "reply_markup": too_big}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["description"] == "Bad Request: BUTTON_DATA_INVALID"
+    assert sent_json["text"] == "JSON" and sent_json["entities"][0]["type"] == "italic"
+    assert sent_json["reply_markup"] == sent_form["reply_markup"] == markup
+    assert tg_server.buttons(sent_form) == [("查看原文", "law:41")]
+    assert [c.params["chat_id"] for c in tg_server.calls("sendMessage")] == [chat.id, chat.id]
+
+
 async def test_long_polling_offset_timeout_and_prompt_wakeup(tg_server: FakeTelegram) -> None:
     user = tg_server.user("李工", "li_gong")
     chat = tg_server.private_chat(user)
@@ -529,6 +555,28 @@ async def test_webhook_mode_receives_updates(tg_server: FakeTelegram) -> None:
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+async def test_webhook_delivery_failures_are_reported(tg_server: FakeTelegram) -> None:
+    user = tg_server.user("卫工")
+    chat = tg_server.private_chat(user)
+    tg_server.proxy_webhook("https://down.example.test", f"http://127.0.0.1:{free_port()}")
+    async with Bot(tg_server.token, base_url=tg_server.base_url) as bot:
+        await bot.set_webhook("https://down.example.test/hook", secret_token="abc")
+        tg_server.user_message(chat, user, "没人接收")
+        hook = tg_server.webhook
+        assert hook is not None
+        for _ in range(100):
+            if hook.deliveries:
+                break
+            await asyncio.sleep(0.02)
+        info = await bot.get_webhook_info()
+        assert info.pending_update_count == 1  # kept for a later retry
+        assert info.last_error_message is not None
+        assert info.last_error_message.startswith("Connection failed")
+        await bot.delete_webhook(drop_pending_updates=True)
+        assert (await bot.get_webhook_info()).url == ""
+        assert await bot.get_updates(timeout=0) == ()
 
 
 async def test_server_stops_cleanly() -> None:

@@ -76,7 +76,7 @@ def _decode_entity(text: str, pos: int) -> tuple[str, int] | None:
         else:
             digits = "0123456789"
             base = 10
-        while _at(text, end) in digits and _at(text, end) != "\0":
+        while _at(text, end) in digits:
             value = value * base + int(text[end], base)
             end += 1
             if value >= 0x10FFFF:
