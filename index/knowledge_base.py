@@ -116,11 +116,7 @@ class KnowledgeBase:
                               for d in docs}
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
         vocab = self.store.keyword.terms()
-        jieba_words = self.tokenizer._jieba.FREQ  # known words are never "typos"
-        self._analyzer = QueryAnalyzer(
-            self.tokenizer, [d.title for d in docs], TypoRepair(vocab),
-            lambda w: jieba_words.get(w, 0) > 0,
-        )
+        self._analyzer = QueryAnalyzer(self.tokenizer, [d.title for d in docs], TypoRepair(vocab))
 
     def refresh_if_stale(self) -> None:
         """Pick up documents another instance (sharing the database) has loaded or removed."""

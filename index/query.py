@@ -89,29 +89,42 @@ class TypoRepair:
                 self._vocab.add(word)
                 self._by_pinyin.setdefault(_pinyin_key(word), []).append(word)
 
-    def repair(self, text: str, known: Callable[[str], bool]) -> dict[str, str]:
+    def repair(self, text: str, segment: Callable[[str], list[str]]) -> dict[str, str]:
+        """``segment`` is a dictionary-only word segmentation of ``text``: a typo breaks a word
+        into single characters, so only runs of single-character tokens are examined."""
         fixes: dict[str, str] = {}
-        for run in re.findall(r"[\u4e00-\u9fff]+", text):
-            for size in (4, 3, 2):
-                for start in range(len(run) - size + 1):
-                    gram = run[start : start + size]
-                    if gram in self._vocab or known(gram) or any(gram in f for f in fixes):
-                        continue
-                    candidates = [
-                        w for w in self._by_pinyin.get(_pinyin_key(gram), ())
-                        if sum(a != b for a, b in zip(w, gram)) == 1
-                    ]
-                    if len(candidates) == 1:
-                        fixes[gram] = candidates[0]
+        run = ""
+        for token in [*segment(text), ""]:
+            if len(token) == 1 and "\u4e00" <= token <= "\u9fff":
+                run += token
+                continue
+            if len(run) >= 2:
+                fixes.update(self._repair_run(run))
+            run = ""
+        return fixes
+
+    def _repair_run(self, run: str) -> dict[str, str]:
+        fixes: dict[str, str] = {}
+        taken = [False] * len(run)
+        for size in (4, 3, 2):
+            for start in range(len(run) - size + 1):
+                if any(taken[start : start + size]):
+                    continue
+                gram = run[start : start + size]
+                candidates = [
+                    w for w in self._by_pinyin.get(_pinyin_key(gram), ())
+                    if sum(a != b for a, b in zip(w, gram)) == 1
+                ]
+                if len(candidates) == 1:
+                    fixes[gram] = candidates[0]
+                    taken[start : start + size] = [True] * size
         return fixes
 
 
 class QueryAnalyzer:
-    def __init__(self, tokenizer: Tokenizer, titles: Iterable[str], typo_repair: TypoRepair | None,
-                 is_known_word: Callable[[str], bool]) -> None:
+    def __init__(self, tokenizer: Tokenizer, titles: Iterable[str], typo_repair: TypoRepair | None) -> None:
         self._tokenizer = tokenizer
         self._typos = typo_repair
-        self._is_known_word = is_known_word
         self._mentions: list[tuple[str, str]] = []  # (surface form, title), longest first
         titles = list(titles)
         for title in titles:
@@ -150,7 +163,7 @@ class QueryAnalyzer:
     def analyze(self, question: str) -> AnalyzedQuery:
         norm = normalize(question)
         low = norm.lower()
-        corrections = self._typos.repair(norm, self._is_known_word) if self._typos else {}
+        corrections = self._typos.repair(norm, self._tokenizer.words) if self._typos else {}
         fixed = norm
         for wrong, right in corrections.items():
             fixed = fixed.replace(wrong, right)

@@ -51,6 +51,11 @@ class Tokenizer:
             for word in words:
                 self._jieba.add_word(word, freq=20000)
 
+    def words(self, text: str) -> list[str]:
+        """Dictionary-only segmentation (no HMM guessing of new words), punctuation included."""
+        with self._lock:
+            return list(self._jieba.cut(text, HMM=False))
+
     def tokens(self, text: str) -> list[str]:
         with self._lock:  # jieba's tokenizer is not thread-safe while its dictionary changes
             raw = list(self._jieba.cut_for_search(text.lower()))

@@ -73,8 +73,10 @@ class VectorIndex:
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
         raw = faiss.read_index(str(path))
-        index = cls(raw.d)
-        index._index = faiss.downcast_index(raw)
-        if not isinstance(index._index, faiss.IndexIDMap2):
+        # read_index already returns the concrete proxy, which owns the C++ object; a
+        # downcast_index() proxy would not, and the index would be freed under us.
+        if not isinstance(raw, faiss.IndexIDMap2):
             raise ValueError("unexpected faiss index type")
+        index = cls(raw.d)
+        index._index = raw
         return index
