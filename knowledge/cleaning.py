@@ -105,7 +105,9 @@ _PAGE_FOOTER = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4}|page\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$",
     re.IGNORECASE,
 )
-_STRUCTURAL = re.compile(r"^(?:#|第[0-9一二三四五六七八九十百千零〇两]+[编章节条條款项目]|[（(]?[一二三四五六七八九十]+[、)）])")
+_STRUCTURAL = re.compile(
+    r"^(?:#|第[0-9一二三四五六七八九十百千零〇两]+[编章节条條款项目]|[（(]?[一二三四五六七八九十]+[、)）])"
+)
 _SENTENCE_END = "。！？!?；;"
 
 
@@ -142,7 +144,7 @@ def remove_boilerplate(text: str) -> str:
     counts = Counter(s for s in stripped if s and len(s) <= 40 and not _STRUCTURAL.match(s))
     seen: set[str] = set()
     out: list[str] = []
-    for line, s in zip(lines, stripped):
+    for line, s in zip(lines, stripped, strict=True):
         if _is_boilerplate_line(s):
             continue
         if s and counts.get(s, 0) >= 3:
@@ -174,11 +176,19 @@ def common_chars() -> frozenset[str]:
     # One conversion of the whole block, one character per line so no phrase rules apply.
     han = [chr(c) for c in range(0x4E00, 0xA000)]
     simplified = to_simplified("\n".join(han)).split("\n")
-    traditional = {t for t, s in zip(han, simplified) if len(s) == 1 and s in level1}
+    if len(simplified) != len(han):  # a converter that merged lines: fall back to level 1 only
+        return frozenset(level1)
+    traditional = {t for t, s in zip(han, simplified, strict=True) if len(s) == 1 and s in level1}
     return frozenset(level1 | traditional)
 
 
-_LATIN1_MOJIBAKE = re.compile(r"(?:[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]{1,2})+")
+# A UTF-8 lead byte read as Latin-1/Windows-1252 (Ã…ï) followed by continuation bytes,
+# which that code page shows as symbols and accented letters (‡ƒ”…).
+_CP1252_CONTINUATION = (
+    r"\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+    r"\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+)
+_LATIN1_MOJIBAKE = re.compile(rf"(?:[\u00c2-\u00ef][{_CP1252_CONTINUATION}]{{1,2}})+")
 _QUESTION_PARTICLES = frozenset("吗呢吧么啊呀嘛")
 
 

@@ -56,7 +56,11 @@ _ORG_SUFFIX = r"(?:国务院|人民政府|委员会|办公厅|办公室|管理�
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CN_DATE = re.compile(r"([一二三四五六七八九〇零]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_EFFECTIVE = re.compile(r"自\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[一二三四五六七八九〇零]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日)\s*起(?:施行|实施|执行|生效)")
+_EFFECTIVE = re.compile(
+    r"自\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|[一二三四五六七八九〇零]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日)"
+    r"\s*起(?:施行|实施|执行|生效)"
+)
 
 
 @dataclass
@@ -188,9 +192,8 @@ def _build(raw: RawDocument, *, title: str, kind: str | None) -> ParsedDocument:
             "encoding",
             f"文件“{name}”的内容几乎全部是乱码，无法编入索引。请确认文件编码（建议另存为 UTF-8）后重新上传。",
         )
-    statute = any(s.article for s in segments)
     naming = full_title or title
-    resolved_kind = kind or guess_kind(title, full_title, display, statute=statute)
+    resolved_kind = kind or guess_kind(title, full_title, display)
     return ParsedDocument(
         title=title,
         full_title=full_title,
@@ -256,7 +259,7 @@ def _full_title(header_lines: list[str], body: str) -> str | None:
 
 # ---------------------------------------------------------------- metadata guesses
 
-def guess_kind(title: str, full_title: str | None, text: str = "", *, statute: bool = False) -> str:
+def guess_kind(title: str, full_title: str | None, text: str = "") -> str:
     """Best guess of the document kind from its title and opening text."""
     name = to_simplified(full_title or title)
     title = to_simplified(title)
@@ -265,13 +268,14 @@ def guess_kind(title: str, full_title: str | None, text: str = "", *, statute: b
     bare = re.sub(r"《[^》]*》", "", f"{title} {name}")
     bare_name = re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(r"《[^》]*》", "", name)).strip()
     head = text[:300]
-    if re.search(r"最高人民法院|最高人民检察院", name) and re.search(r"解释|批复|规定", bare) or "司法解释" in title:
+    if (re.search(r"最高人民法院|最高人民检察院", name) and re.search(r"解释|批复|规定", bare)) or "司法解释" in title:
         return "judicial_interpretation"
     if re.search(r"讲话|致辞|发言|讲稿|报告会上", bare):
         return "speech"
     if re.search(r"通知|通报|公告|通告|函$|批复", bare):
         return "notice"
-    if re.search(r"新闻|报道|记者|召开|举行|举办|部署|调研|督导|暗访|发布会", bare) or re.search(r"记者|讯[（(]|讯\s|通讯员", head):
+    if (re.search(r"新闻|报道|记者|召开|举行|举办|部署|调研|督导|暗访|发布会", bare)
+            or re.search(r"记者|讯[（(]|讯\s|通讯员", head)):
         return "news"
     if re.search(r"意见|方案|规划|纲要|要点|计划|决定|措施|指引|指南", bare_name):
         return "policy"

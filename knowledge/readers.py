@@ -223,7 +223,9 @@ _BLOCK_TAGS = ("p", "div", "section", "article", "main", "li", "ul", "ol", "tabl
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
 
-_CHROME_NAME = re.compile(r"(?:^|[-_\s])(?:nav|navbar|menu|breadcrumbs?|crumbs?|footer|share|copyright|sidebar|toolbar)(?:$|[-_\s])", re.I)
+_CHROME_NAME = re.compile(
+    r"(?:^|[-_\s])(?:nav|navbar|menu|breadcrumbs?|crumbs?|footer|share|copyright|sidebar|toolbar)(?:$|[-_\s])", re.I
+)
 
 
 def _is_chrome(tag: object) -> bool:
@@ -243,7 +245,8 @@ def _read_html(path: Path, data: bytes, digest: str) -> RawDocument:
     soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
     h1 = soup.find("h1")
-    title_hint = (h1 or title_tag).get_text(" ", strip=True) if (h1 or title_tag) else None
+    named = h1 or title_tag
+    title_hint = named.get_text(" ", strip=True) or None if named is not None else None
     doomed = soup.find_all(_DROP_TAGS) + soup.find_all(_is_chrome)
     for tag in doomed:
         if not tag.decomposed:
@@ -292,7 +295,8 @@ def _read_docx(path: Path, data: bytes, digest: str) -> RawDocument:
         doc = open_docx(str(path))
     except Exception as exc:  # python-docx raises several unrelated types for broken packages
         raise IngestError(
-            "unsupported", f"无法打开 Word 文件“{path.name}”（{type(exc).__name__}），文件可能已损坏。请重新导出 .docx 后上传。"
+            "unsupported",
+            f"无法打开 Word 文件“{path.name}”（{type(exc).__name__}），文件可能已损坏。请重新导出 .docx 后上传。",
         ) from exc
     lines: list[str] = []
     body = doc.element.body

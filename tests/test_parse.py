@@ -25,7 +25,8 @@ NOTICE = DATA / "notice_safety_month.html"
 TONE_MARKS = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 BOILERPLATE_MARKERS = ("首页", "首頁", "扫一扫", "相关热词", "相關熱詞", "版权所有", "版權所有", "ICP", "分享到",
                        "责任编辑", "責任編輯", "打印本页", "打印本頁", "关闭窗口", "關閉窗口", "上一篇", "下一篇",
-                       "技术支持", "技術支持", "浏览次数", "瀏覽次數", "网站标识码", "網站標識碼", "当前位置", "當前位置")
+                       "技术支持", "技術支持", "浏览次数", "瀏覽次數", "网站标识码", "網站標識碼", "当前位置",
+                       "當前位置")
 
 
 # ---------------------------------------------------------------- seed-like documents
@@ -242,8 +243,9 @@ def test_pdf_with_a_scanned_page(tmp_path: Path) -> None:
     path = tmp_path / "办法.pdf"
     c = canvas.Canvas(str(path))
     c.setFont("STSong-Light", 11)
-    for i, line in enumerate(["第一条 生产经营单位应当建立隐患排查治理制度。", "第二条 主要负责人对隐患排查治理工作全面负责。",
-                              "第三条 重大事故隐患应当挂牌督办。"]):
+    lines = ["第一条 生产经营单位应当建立隐患排查治理制度。", "第二条 主要负责人对隐患排查治理工作全面负责。",
+             "第三条 重大事故隐患应当挂牌督办。"]
+    for i, line in enumerate(lines):
         c.drawString(40, 800 - 18 * i, line)
     c.showPage()
     buf = io.BytesIO()

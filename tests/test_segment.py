@@ -211,7 +211,8 @@ def test_free_text_headings_build_paths() -> None:
 
 def test_garbled_paragraph_becomes_its_own_chunk() -> None:
     good = _sentence_text(2)
-    bad = "燃气公司要立即开展管道和用户端安全隐患排查，发现问题及时整改。".encode("utf-8").decode("gbk", errors="replace")
+    original = "燃气公司要立即开展管道和用户端安全隐患排查，发现问题及时整改。"
+    bad = original.encode("utf-8").decode("gbk", errors="replace")
     segments = segment("\n".join([good, bad, good]))
     assert [s.text for s in segments] == [good, bad, good]
 
