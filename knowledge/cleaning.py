@@ -99,7 +99,7 @@ _NAV_WORDS = frozenset({
     "相关新闻", "相关阅读", "政务公开", "新闻中心", "办事服务", "互动交流", "机构概况",
 })
 _BREADCRUMB_SEP = re.compile(r"\s*(?:>>|>|»|＞|›|→|/)\s*")
-_NAV_ITEM_SEP = re.compile(r"\s*[|｜丨•·]\s*|\s{2,}")
+_NAV_PIPE = re.compile(r"\s*[|｜丨•·]\s*")
 _PAGE_FOOTER = re.compile(
     r"^(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|page\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$",
@@ -128,11 +128,15 @@ def _is_boilerplate_line(line: str) -> bool:
     parts = [p for p in _BREADCRUMB_SEP.split(line) if p]
     if len(parts) >= 2 and parts[0] in ("首页", "首頁", "网站首页", "主页"):
         return True
-    items = [p for p in _NAV_ITEM_SEP.split(line) if p]
-    if (len(items) >= 4 and not line.startswith("|") and all(len(p) <= 8 for p in items)
-            and not any(ch in line for ch in "。，；,")):
+    if any(ch in line for ch in "。，；,\t"):
+        return False
+    # A menu bar: short items between pipes or bullets ("首页 | 机构概况 | 新闻中心 | …"),
+    # or, when only spaces separate them, mostly known menu words (a table row is not a menu).
+    items = [p for p in _NAV_PIPE.split(line) if p]
+    if len(items) >= 4 and not line.startswith("|") and all(len(p) <= 8 for p in items):
         return True
-    return False
+    words = line.split()
+    return len(words) >= 3 and sum(w in _NAV_WORDS for w in words) * 2 >= len(words)
 
 
 def remove_boilerplate(text: str) -> str:
@@ -141,7 +145,8 @@ def remove_boilerplate(text: str) -> str:
     stripped = [ln.strip() for ln in lines]
     # A short non-structural line that recurs is a running header/footer (PDF pages,
     # repeated site banners); its first occurrence may be the real title, so keep that.
-    counts = Counter(s for s in stripped if s and len(s) <= 40 and not _STRUCTURAL.match(s))
+    counts = Counter(s for s in stripped
+                     if 4 <= len(s) <= 40 and "\t" not in s and not _STRUCTURAL.match(s))
     seen: set[str] = set()
     out: list[str] = []
     for line, s in zip(lines, stripped, strict=True):

@@ -47,6 +47,7 @@ BOILERPLATE = [
     "首頁 > 新聞中心 > 工作動態",
     "当前位置：首页 > 政务公开 > 通知公告",
     "首页 | 机构概况 | 新闻中心 | 政务公开 | 办事服务",
+    "首页  新闻中心  政务公开  办事服务  互动交流",
     "【字体：大 中 小】 【打印本页】 【关闭窗口】",
     "扫一扫在手机打开当前页",
     "相关热词搜索：安全生产 隐患排查",
@@ -70,6 +71,8 @@ CONTENT = [
     "对本单位的烟花爆竹安全工作负责。",
     "## 第一章 总则",
     "| 序号 | 隐患内容 | 责任单位 | 整改期限 |",
+    "张三  应急局  科长  12345678",
+    "否\t否\t否",
 ]
 
 
@@ -92,6 +95,11 @@ def test_running_header_kept_once() -> None:
     assert cleaned.count("某某市应急管理局文件") == 1
     assert sum(1 for line in cleaned if line.startswith("第") and "段正文" in line) == 4
     assert not any(line.startswith("- ") for line in cleaned)
+
+
+def test_repeated_table_rows_are_kept() -> None:
+    text = "检查项目\t结果\n灭火器\t合格\n疏散通道\t合格\n应急照明\t合格\n合格\n合格\n合格"
+    assert remove_boilerplate(text) == text
 
 
 def test_repeated_statute_headings_are_not_running_headers() -> None:
