@@ -2,6 +2,7 @@
 
 Users write 应急局, 住建局, 特种作业证, 危化品 or Traditional characters; the question is normalised
 (knowledge.textnorm.normalize) and abbreviations are expanded to the terms the rules use.
+An alias written "事故+报告" matches when every part occurs ("发生事故谁负责报告").
 Topics whose name ends in "职责" describe a party (乡镇和街道的安全生产职责 …); they are chosen only
 when no activity/place topic matches, so "应急局管不管动火作业" is answered from 动火作业.
 """
@@ -13,17 +14,18 @@ from dataclasses import dataclass, field
 
 from knowledge.textnorm import normalize
 
-# Abbreviations and old names as officials type them → the terms used in the rules.
+# Abbreviations and old names as officials type them → the terms used in the rules. Department
+# names expand to the department only (not to a topic): "住建局管不管塔吊" is about 塔吊.
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "应急局": ("应急管理部门",), "应急管理局": ("应急管理部门",), "应急厅": ("应急管理部门",),
     "安监局": ("应急管理部门",), "安监站": ("应急管理部门",), "安监": ("应急管理部门",),
-    "住建局": ("住房和城乡建设主管部门", "建筑施工"), "住建委": ("住房和城乡建设主管部门", "建筑施工"),
+    "住建局": ("住房和城乡建设主管部门",), "住建委": ("住房和城乡建设主管部门",),
     "住建厅": ("住房和城乡建设主管部门",), "住建部门": ("住房和城乡建设主管部门",), "建委": ("住房和城乡建设主管部门",),
-    "市监局": ("市场监督管理部门",), "市场监管局": ("市场监督管理部门",), "质监局": ("市场监督管理部门", "特种设备"),
+    "市监局": ("市场监督管理部门",), "市场监管局": ("市场监督管理部门",), "质监局": ("市场监督管理部门",),
     "工商局": ("市场监督管理部门",), "特检院": ("特种设备",),
-    "消防队": ("消防救援机构", "消防"), "消防大队": ("消防救援机构", "消防"), "消防支队": ("消防救援机构", "消防"),
-    "消防救援大队": ("消防救援机构", "消防"), "公安消防": ("消防救援机构", "消防"),
-    "卫健委": ("卫生健康主管部门", "职业病"), "卫健局": ("卫生健康主管部门", "职业病"),
+    "消防队": ("消防救援机构",), "消防大队": ("消防救援机构",), "消防支队": ("消防救援机构",),
+    "消防救援大队": ("消防救援机构",), "公安消防": ("消防救援机构",),
+    "卫健委": ("卫生健康主管部门",), "卫健局": ("卫生健康主管部门",),
     "人社局": ("人力资源社会保障部门",), "环保局": ("生态环境主管部门",), "生态环境局": ("生态环境主管部门",),
     "交通局": ("交通运输主管部门",), "公安局": ("公安机关",), "派出所": ("公安派出所",),
     "工信局": ("工业和信息化主管部门",), "经信局": ("工业和信息化主管部门",),
@@ -93,23 +95,33 @@ class TopicMatcher:
         text = prepare_question(question)
         found: list[TopicMatch] = []
         for terms in self.topics:
-            hits = _longest_only([a for a in terms.aliases if a and a in text])
-            kw = _longest_only([k for k in terms.keywords if k and k in text and k not in "".join(hits)])
-            if not hits and sum(len(k) for k in kw) < 3:
+            hits = _longest_only([a for a in terms.aliases if _occurs(a, text)])
+            covered = "".join(hits)
+            kw = _longest_only([k for k in terms.keywords if _occurs(k, text) and k not in covered])
+            if not hits and sum(_length(k) for k in kw) < 3:
                 continue  # a short keyword alone is too weak to claim a topic
             # Longer aliases are more specific ("危化品运输" beats "危化品"); several hits add up.
-            score = 2.0 * sum(len(h) for h in hits) + sum(len(k) for k in kw)
+            score = 2.0 * sum(_length(h) for h in hits) + sum(_length(k) for k in kw)
             found.append(TopicMatch(terms.topic, score, tuple(hits + kw), terms.party_centric))
         found.sort(key=lambda m: (-m.score, m.topic))
         activity = [m for m in found if not m.party_centric]
         return activity + [m for m in found if m.party_centric] if activity else found
 
 
+def _occurs(term: str, text: str) -> bool:
+    return bool(term) and all(part in text for part in term.split("+"))
+
+
+def _length(term: str) -> int:
+    return len(term.replace("+", ""))
+
+
 def _longest_only(terms: list[str]) -> list[str]:
     """Drop terms contained in a longer matched term, so one phrase is not counted twice."""
-    terms = sorted(set(terms), key=len, reverse=True)
+    terms = sorted(set(terms), key=_length, reverse=True)
     kept: list[str] = []
     for t in terms:
-        if not any(t in k for k in kept):
+        parts = t.split("+")
+        if not any(all(p in k.replace("+", "") for p in parts) for k in kept):
             kept.append(t)
     return kept
