@@ -7,7 +7,10 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from index.knowledge_base import KnowledgeBase, Progress
 from knowledge.config import Settings
+from knowledge.duties.answer import DutyAnswerer
+from knowledge.duties.service import ensure_bundled_rules
 from knowledge.db import make_engine, migrate, session_factory
 
 
@@ -25,6 +28,22 @@ class Runtime:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        kb = KnowledgeBase(self.settings, self.sessions)
+        kb.open(self.progress)
+        return kb
+
+    @cached_property
+    def duties(self) -> DutyAnswerer:
+        self.knowledge  # duty rules cite articles, so the laws must be loaded first
+        if self.settings.load_bundled:
+            ensure_bundled_rules(self.sessions)
+        return DutyAnswerer(self.sessions, self.settings.jurisdiction)
+
+    # Front ends replace this to show progress their own way (a bar in a terminal, an edited message in chat).
+    progress: Progress | None = None
 
     def close(self) -> None:
         if "engine" in self.__dict__:
