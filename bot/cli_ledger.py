@@ -186,8 +186,8 @@ def hazards(ctx: click.Context, as_: str | None) -> None:
 
 
 def _summary_line(h: HazardSummary) -> str:
-    due = "已销号" if h.status == Status.CLOSED else (
-        f"逾期{-h.days_left}天" if h.overdue else f"剩{h.days_left}天")
+    days = h.days_left or 0
+    due = "已销号" if h.status == Status.CLOSED else (f"逾期{-days}天" if h.overdue else f"剩{days}天")
     flag = "【挂牌】" if h.listed_supervision else ""
     return (f"{h.number}  [{h.status}|{h.level}]{flag}  {h.responsible_unit}"
             f"{'/' + h.responsible_official if h.responsible_official else ''}  时限{h.deadline}（{due}）  "
@@ -286,8 +286,8 @@ def hazards_list(ctx: click.Context, unit: str | None, located_in: str | None, o
     svc = _service(ctx)
     flt = _filter(svc, unit, located_in, official, status, open_only, level, overdue, due_within,
                   supervising_unit, listed, text, limit)
-    items = svc.list(_actor(ctx), flt)
-    total = svc.count(_actor(ctx), flt)
+    items = svc.list_hazards(_actor(ctx), flt)
+    total = svc.count_hazards(_actor(ctx), flt)
     more = f"\n（共 {total} 条，仅显示前 {len(items)} 条）" if total > len(items) else f"\n共 {total} 条。"
     emit({"total": total, "items": [i.to_dict() for i in items]}, fmt,
          ("\n".join(_summary_line(i) for i in items) + more) if items else "没有符合条件的隐患。")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +15,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def clock_on(day: date, hour: int = 10) -> FixedClock:
     """A clock at ``hour`` o'clock Shanghai time on ``day``."""
-    return FixedClock(at=datetime.combine(day, time(hour), SHANGHAI).astimezone(timezone.utc))
+    return FixedClock(at=datetime.combine(day, time(hour), SHANGHAI).astimezone(UTC))
 
 
 @dataclass

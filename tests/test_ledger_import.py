@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from ledger_support import Org, build_org
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
@@ -14,7 +15,6 @@ from knowledge.ledger.exporter import write_ledger
 from knowledge.ledger.importer import write_template
 from knowledge.ledger.models import Hazard, HazardEvent, Status
 from knowledge.models import AuditLog
-from ledger_support import Org, build_org
 
 HEAD = ["序号", "隐患描述", "所在单位", "隐患等级", "整改责任单位", "责任人", "整改措施", "整改时限", "督办单位", "整改状态"]
 

@@ -8,14 +8,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from ledger_support import Org, build_org, clock_on
 from sqlalchemy import func, select
 
 from knowledge.db import Base
 from knowledge.ledger import ConcurrentChange, FixedClock, HazardInput, LedgerError, LedgerService, PermissionDenied
-from knowledge.ledger.models import Attachment, ExtensionRequest, Hazard, HazardEvent, Status
+from knowledge.ledger.models import Attachment, Hazard, HazardEvent, Status
 from knowledge.ledger.statemachine import TRANSITIONS
 from knowledge.models import AuditLog
-from ledger_support import Org, build_org, clock_on
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -168,7 +168,7 @@ def test_supervisor_only_for_items_it_supervises(org):
 def test_viewer_is_read_only(org):
     n = org.item()
     assert org.svc.get(org.sun, n).number == n
-    assert len(org.svc.list(org.sun, org.svc.filter_for(unit="示例市"))) == 1
+    assert len(org.svc.list_hazards(org.sun, org.svc.filter_for(unit="示例市"))) == 1
     before = _counts(org)
     for call in (
         lambda: org.svc.update_progress(org.sun, n, "x进展"),
@@ -221,14 +221,14 @@ def test_numbers_are_sequential_per_year(org):
 def test_overdue_is_derived_from_the_deadline(org):
     n = org.item(deadline="2026-03-04")
     flt = org.svc.filter_for(unit="甲区", overdue=True)
-    assert org.svc.list(org.admin, flt) == []
+    assert org.svc.list_hazards(org.admin, flt) == []
     later = org.at(date(2026, 3, 5))
-    rows = later.list(org.admin, later.filter_for(unit="甲区", overdue=True))
+    rows = later.list_hazards(org.admin, later.filter_for(unit="甲区", overdue=True))
     assert [r.number for r in rows] == [n] and rows[0].days_left == -1 and rows[0].overdue
     assert later.get(org.admin, n).version == 1  # nothing was written to make it overdue
-    due = org.svc.list(org.admin, org.svc.filter_for(official="张三", due_within=2))
+    due = org.svc.list_hazards(org.admin, org.svc.filter_for(official="张三", due_within=2))
     assert [r.number for r in due] == [n]
-    assert org.svc.list(org.admin, org.svc.filter_for(official="张三", due_within=1)) == []
+    assert org.svc.list_hazards(org.admin, org.svc.filter_for(official="张三", due_within=1)) == []
 
 
 def test_search_filters(org):
@@ -236,7 +236,7 @@ def test_search_filters(org):
     b = org.item(description="西街道餐馆燃气管道老化", unit="西街道", responsible_official="赵六",
                  supervising_unit="乙区/应急管理局", level="重大")
     svc = org.svc
-    numbers = lambda **kw: {r.number for r in svc.list(org.admin, svc.filter_for(**kw))}  # noqa: E731
+    numbers = lambda **kw: {r.number for r in svc.list_hazards(org.admin, svc.filter_for(**kw))}
     assert numbers(unit="示例市") == {a, b}
     assert numbers(unit="乙区") == {b}
     assert numbers(text="液氨 报警") == {a}
@@ -403,7 +403,7 @@ def test_statistics_and_ranking(org):
     # 甲区 (via 东街道): one closed on time, one closed late, one open and overdue.
     on_time = org.item(deadline="2026-03-05")
     late = org.item(description="配电箱门未关闭且无警示标志", deadline="2026-03-03")
-    overdue = org.item(description="消防通道被车辆占用", deadline="2026-03-06")
+    org.item(description="消防通道被车辆占用", deadline="2026-03-06")  # stays open, overdue
     # 乙区: one open, not yet due.
     org.item(unit="西街道", responsible_official="赵六", supervising_unit="乙区/应急管理局", deadline="2026-03-31")
     for n in (on_time, late):

@@ -7,15 +7,16 @@ to names in the text output.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager  # noqa: E402
-from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib import font_manager
+from matplotlib import pyplot as plt
 
-from knowledge.ledger.views import StatsReport  # noqa: E402
+from knowledge.ledger.views import StatsReport
 
 CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
              "Source Han Sans SC", "SimHei", "Microsoft YaHei", "PingFang SC", "AR PL UMing CN")
@@ -37,8 +38,8 @@ def draw_ranking(report: StatsReport, path: Path, font: str | None = "auto") -> 
     rect = [100 * (r.rectification_rate or 0) for r in rows]
     over = [100 * (r.overdue_rate or 0) for r in rows]
     height = max(3.0, 0.45 * len(rows) + 1.5)
-    rc = {"font.sans-serif": [font, "DejaVu Sans"], "axes.unicode_minus": False} if font else {}
-    with plt.rc_context(rc):
+    rc: dict[str, Any] = {"font.sans-serif": [font, "DejaVu Sans"], "axes.unicode_minus": False} if font else {}
+    with plt.rc_context(rc):  # type: ignore[arg-type]
         fig, ax = plt.subplots(figsize=(9, height), dpi=120)
         try:
             y = list(range(len(rows)))[::-1]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 
@@ -11,14 +11,14 @@ class Clock:
     tz: str = "Asia/Shanghai"
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def today(self) -> date:
         return self.now().astimezone(ZoneInfo(self.tz)).date()
 
     def local(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:  # SQLite hands back naive UTC
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(ZoneInfo(self.tz))
 
 
@@ -26,7 +26,7 @@ class Clock:
 class FixedClock(Clock):
     """A clock stopped at one moment, for tests and for replaying a given day."""
 
-    at: datetime = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    at: datetime = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.at

@@ -91,7 +91,7 @@ class Table:
 def _read_xlsx(path: Path) -> list[list[Any]]:
     try:
         wb = load_workbook(path, data_only=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any unreadable workbook gets the same polite answer
         raise LedgerError(f"无法打开表格“{path.name}”，请确认是有效的 .xlsx 文件。") from None
     ws: Worksheet = wb.worksheets[0]
     grid = [list(r) for r in ws.iter_rows(values_only=True)]
@@ -143,12 +143,14 @@ def _blank(value: Any) -> bool:
 
 def read_table(path: Path, headings: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> Table:
     grid = read_grid(Path(path))
+    def mapped(row: list[Any]) -> dict[int, str]:
+        found = {c: match_heading(clean_heading(v), headings) for c, v in enumerate(row)}
+        return {c: f for c, f in found.items() if f}
+
     header_at, columns = None, {}
     for i, row in enumerate(grid[:15]):
-        mapped = {c: match_heading(clean_heading(v), headings) for c, v in enumerate(row)}
-        mapped = {c: f for c, f in mapped.items() if f}
-        if len(set(mapped.values())) >= 2:
-            header_at, columns = i, mapped
+        if len(set(mapped(row).values())) >= 2:
+            header_at, columns = i, mapped(row)
             break
     if header_at is None:
         wanted = "、".join(headings[f][0] for f in required)
@@ -156,8 +158,7 @@ def read_table(path: Path, headings: dict[str, tuple[str, ...]], required: tuple
     # A two-row header ("整改责任" over "单位 | 责任人"): the second row refines the first.
     start = header_at + 1
     if start < len(grid):
-        sub = {c: match_heading(clean_heading(v), headings) for c, v in enumerate(grid[start])}
-        sub = {c: f for c, f in sub.items() if f}
+        sub = mapped(grid[start])
         if len(set(sub.values())) >= 2:
             columns.update(sub)
             start += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -42,7 +43,7 @@ class HazardFilter:
     offset: int = 0
 
 
-def subtree_ids(unit_path: str) -> Select[tuple[int]]:
+def subtree_ids(unit_path: str) -> Select:
     return select(Unit.id).where(Unit.path.like(f"{unit_path}%"))
 
 
@@ -87,7 +88,7 @@ def apply_filter(session: Session, stmt: Select, flt: HazardFilter, today: date)
 
 def list_hazards(session: Session, flt: HazardFilter, today: date) -> list[HazardSummary]:
     located, resp, sup = aliased(Unit), aliased(Unit), aliased(Unit)
-    stmt = (
+    stmt: Select = (
         select(
             Hazard.number, Hazard.description, located.name, resp.name, Official.name, Hazard.level,
             Hazard.status, Hazard.found_on, Hazard.deadline, is_overdue(today), sup.name,
@@ -123,7 +124,7 @@ def count_hazards(session: Session, flt: HazardFilter, today: date) -> int:
     return session.execute(stmt).scalar_one()
 
 
-def _days_between(session: Session, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
+def _days_between(session: Session, later: Any, earlier: Any) -> ColumnElement:
     if session.get_bind().dialect.name == "postgresql":
         return later - earlier  # date - date is an integer number of days
     return func.julianday(later) - func.julianday(earlier)
@@ -154,25 +155,21 @@ def stats(
         .where(Hazard.found_on >= start, Hazard.found_on <= end)
         .group_by(Hazard.responsible_unit_id)
     )
+    rows: dict[int | None, StatsRow] = {}
     if root_unit_id is not None:
         root = session.get(Unit, root_unit_id)
-        assert root is not None
+        if root is None:
+            raise ValueError(f"unknown unit id {root_unit_id}")
         stmt = stmt.where(Hazard.responsible_unit_id.in_(subtree_ids(root.path)))
-        children = session.execute(
-            select(Unit.id, Unit.name, Unit.path).where(Unit.parent_id == root.id).order_by(Unit.id)
-        ).all()
-        rows = {root.id: StatsRow(root.id, f"{root.name}（本级）")}
-        title, root_depth = root.name, root.depth
+        rows[root.id] = StatsRow(root.id, f"{root.name}（本级）")
+        title, root_depth, prefix = root.name, root.depth, root.path
+        child_filter = Unit.parent_id == root.id
     else:
-        children = session.execute(
-            select(Unit.id, Unit.name, Unit.path).where(Unit.parent_id.is_(None)).order_by(Unit.id)
-        ).all()
-        rows, title, root_depth = {}, "全部单位", -1
-    for cid, name, _path in children:
+        title, root_depth, prefix = "全部单位", -1, "/"
+        child_filter = Unit.parent_id.is_(None)
+    for cid, name in session.execute(select(Unit.id, Unit.name).where(child_filter).order_by(Unit.id)):
         rows[cid] = StatsRow(cid, name)
-    paths = dict(session.execute(select(Unit.id, Unit.path)).all()) if root_unit_id is None else dict(
-        session.execute(select(Unit.id, Unit.path).where(Unit.path.like(f"{root.path}%"))).all()
-    )
+    paths = dict(session.execute(select(Unit.id, Unit.path).where(Unit.path.like(f"{prefix}%"))).all())
     total = StatsRow(root_unit_id, f"{title}合计")
     for unit_id, n, n_open, n_over, n_closed, n_ontime, n_late, days in session.execute(stmt):
         parts = [int(p) for p in paths[unit_id].strip("/").split("/")]
@@ -187,7 +184,7 @@ def stats(
             row.closed += int(n_closed or 0)
             row.closed_on_time += int(n_ontime or 0)
             row.closed_late += int(n_late or 0)
-            row.days_to_close_sum += int(round(float(days or 0)))
+            row.days_to_close_sum += round(float(days or 0))
     ranked = [r for r in rows.values() if r.total or r.unit_id != root_unit_id]
     ranked.sort(key=lambda r: (
         r.total == 0, -(r.rectification_rate or 0), r.overdue_rate or 0, -r.total, r.unit,

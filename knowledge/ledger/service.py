@@ -7,14 +7,13 @@ import hashlib
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -55,6 +54,7 @@ from knowledge.ledger.views import (
     CreateResult,
     EventView,
     ExtensionView,
+    HazardSummary,
     HazardView,
     ImportProblem,
     ImportReport,
@@ -92,11 +92,6 @@ class HazardInput:
     funds: Decimal | str | float | None = None
     supervising_unit: str | int | None = None
     listed_supervision: bool = False
-
-
-@dataclass
-class _Resolved:
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _hash_code(code: str) -> str:
@@ -489,11 +484,11 @@ class LedgerService:
         with self.sessions() as s:
             return self._view(s, self._load(s, number), self.today(), full=True)
 
-    def list(self, actor: Actor, flt: queries.HazardFilter) -> list:
+    def list_hazards(self, actor: Actor, flt: queries.HazardFilter) -> list[HazardSummary]:
         with self.sessions() as s:
             return queries.list_hazards(s, flt, self.today())
 
-    def count(self, actor: Actor, flt: queries.HazardFilter) -> int:
+    def count_hazards(self, actor: Actor, flt: queries.HazardFilter) -> int:
         with self.sessions() as s:
             return queries.count_hazards(s, flt, self.today())
 
@@ -857,8 +852,8 @@ class LedgerService:
             keys = [v["source_key"] for _, v in pending]
             existing: set[str] = set()
             for i in range(0, len(keys), 500):
-                existing.update(s.execute(select(Hazard.source_key).where(
-                    Hazard.source_key.in_(keys[i:i + 500]))).scalars())
+                existing.update(k for k in s.execute(select(Hazard.source_key).where(
+                    Hazard.source_key.in_(keys[i:i + 500]))).scalars() if k)
             numbers = [v["number"] for _, v in pending if v["number"]]
             taken: set[str] = set()
             for i in range(0, len(numbers), 500):
@@ -955,10 +950,14 @@ class LedgerService:
         for year, group in by_year.items():
             for v, num in zip(group, numbering.allocate(s, self.prefix, year, len(group))):
                 v["number"] = num
+        highest: dict[int, int] = {}
         for _, v in rows:  # numbers in our own format must not be handed out again later
             parts = v["number"].split("-")
             if len(parts) == 3 and parts[0] == self.prefix and parts[1].isdigit() and parts[2].isdigit():
-                numbering.bump_past(s, self.prefix, int(parts[1]), int(parts[2]))
+                year, seq = int(parts[1]), int(parts[2])
+                highest[year] = max(highest.get(year, 0), seq)
+        for year, seq in highest.items():
+            numbering.bump_past(s, self.prefix, year, seq)
         values = []
         for _, v in rows:
             closed = v["status"] == Status.CLOSED
@@ -1001,7 +1000,8 @@ class _Cache:
     """Memoised reference resolution; errors are remembered too, so each bad name costs one query."""
 
     def __init__(self, resolve: Any, store: dict[Any, Any]) -> None:
-        self.resolve, self.store, self.errors = resolve, store, {}
+        self.resolve, self.store = resolve, store
+        self.errors: dict[Any, str] = {}
 
     def key(self, value: Any) -> Any:
         if value in (None, ""):
