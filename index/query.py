@@ -48,6 +48,7 @@ class AnalyzedQuery:
     penalty: bool = False
     definition: bool = False
     corrections: dict[str, str] = field(default_factory=dict)
+    domain: bool = False  # uses work-safety vocabulary (domain dictionary or glossary)
 
 
 def _read_tsv(path: Path) -> list[tuple[str, str]]:
@@ -66,6 +67,12 @@ def load_synonyms() -> tuple[tuple[str, tuple[str, ...]], ...]:
     pairs = [(normalize(a).lower(), tuple(b.split("|"))) for a, b in _read_tsv(DATA_DIR / "synonyms.tsv")]
     # Longest first so "应急管理局" wins over "应急局"-style shorter keys inside it.
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+@lru_cache(maxsize=1)
+def load_domain_terms() -> frozenset[str]:
+    words = (line.split(" ")[0] for line in (DATA_DIR / "userdict.txt").read_text(encoding="utf-8").splitlines())
+    return frozenset(w for w in words if w)
 
 
 @lru_cache(maxsize=1)
@@ -170,8 +177,11 @@ class QueryAnalyzer:
         terms: dict[str, float] = {}
         for token in self._tokenizer.tokens(fixed):
             terms[token] = terms.get(token, 0.0) + 1.0
+        domain_terms = load_domain_terms()
+        domain = any(t in domain_terms for t in terms)
         for key, expansions in load_synonyms():
             if key in low:
+                domain = True
                 for expansion in expansions:
                     for token in self._tokenizer.tokens(expansion):
                         terms[token] = max(terms.get(token, 0.0), EXPANSION_WEIGHT)
@@ -186,4 +196,5 @@ class QueryAnalyzer:
             penalty=any(cue in low for cue in PENALTY_CUES),
             definition=any(cue in low for cue in DEFINITION_CUES),
             corrections=corrections,
+            domain=domain,
         )

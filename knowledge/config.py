@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
     embedding_model: str = BUNDLED_MODEL
+    # Where converted/downloaded models live; defaults to <data_dir>/models. Instances on one
+    # machine can share it to avoid keeping several copies of the weights.
+    model_dir: Path | None = None
     # Load the bundled laws on first run; off for tests that build their own corpus.
     load_bundled: bool = True
     jurisdiction: str | None = None
@@ -79,7 +82,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_dir.expanduser() if self.model_dir else self.data_dir / "models"
 
     @property
     def files_dir(self) -> Path:
