@@ -61,11 +61,16 @@ class TopicMatch:
     party_centric: bool
 
 
+_ABBR_RE = re.compile("|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True)))
+
+
 def prepare_question(text: str) -> str:
-    """Normalised, lower-cased question with abbreviation expansions appended."""
+    """Normalised, lower-cased question with abbreviations replaced by the rules' terms.
+
+    Replaced rather than appended, so "危化品" and its expansion do not count twice.
+    """
     norm = normalize(text or "").lower()
-    extra = [full for abbr, fulls in ABBREVIATIONS.items() if abbr in norm for full in fulls]
-    return norm + (" " + " ".join(extra) if extra else "")
+    return _ABBR_RE.sub(lambda m: " ".join(ABBREVIATIONS[m.group(0)]), norm)
 
 
 def _term(text: str) -> str:

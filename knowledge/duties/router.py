@@ -12,6 +12,7 @@ _WHO_PATTERNS = [
     r"哪(?:个|家)单位",  # but not 哪些单位 (asks which kinds of units an obligation covers)
     r"什么(?:部门|单位|机构|机关|人员)(?:负责|管|来管|监管|审批|批|查|检查|调查|督办|发证|核发|颁发|认定)",
     r"(?:归|属于)哪",
+    r"(?:有|负)(?:哪些|什么|何)[^，。？?]{0,8}?职责",  # 有哪些安全生产职责
     r"(?:管什么|管哪些|管些什么|管啥|负责什么|负责哪些|负责啥|有什么职责|有哪些职责|有何职责|什么职责|哪些职责|职责是什么|职责有哪些|职责分工|责任主体|责任人|主体责任是什么)",
     r"\bwho(?:se)?\b",
     r"\bwhich\s+(?:department|agency|authority|authorities|body|bodies|government|office|unit|organ)",
@@ -20,6 +21,8 @@ _WHO_PATTERNS = [
 _WHO_RE = re.compile("|".join(f"(?:{p})" for p in _WHO_PATTERNS), re.IGNORECASE)
 # "谁" inside these words does not ask for a person.
 _NOT_WHO_RE = re.compile(r"无论谁|不管谁|谁都|谁也")
+# Asking how a body is composed, not who holds a duty ("事故调查组由哪些部门组成").
+_COMPOSITION_RE = re.compile(r"哪些(?:部门|单位|人员|机构)(?:组成|参加|参与)")
 
 
 def is_who_question(text: str) -> bool:
@@ -28,4 +31,6 @@ def is_who_question(text: str) -> bool:
     if not norm:
         return False
     cleaned = _NOT_WHO_RE.sub("", norm)
+    if _COMPOSITION_RE.search(cleaned):
+        return False
     return bool(_WHO_RE.search(cleaned))
