@@ -208,8 +208,10 @@ def _table_rows(records: Iterable[tuple[int, list[Any]]], header: list[Any]) -> 
             raise RulesFileError([RowError("文件", f"规则超过 {MAX_ROWS} 条上限，请拆分后分批加载")])
         data: dict[str, Any] = {}
         problems: list[str] = []
-        extra = [v for v in values[len(names):] if v is not None and str(v).strip()]
-        if extra:
+        # Values under no (or an empty) header cell would be silently lost.
+        unnamed = [v for i, v in enumerate(values) if (i >= len(names) or names[i] is None)
+                   and v is not None and str(v).strip()]
+        if unnamed:
             problems.append("该行的单元格多于表头的列数")
         for name, value in zip(names, values):
             if name:
@@ -343,6 +345,9 @@ def validate_rows(session: Session, rows: list[RawRow]) -> list[ParsedRow]:
     for item in parsed:
         errors += [RowError(item.row, m) for m in check_basis(item.rule, index)]
     if errors:
+        # Report in file order, whatever check found the problem.
+        order = {raw.row: i for i, raw in enumerate(rows)}
+        errors.sort(key=lambda e: order.get(e.row, -1))
         raise RulesFileError(errors)
     return [ParsedRow(p.row, _with_stored_titles(p.rule, index)) for p in parsed]
 
