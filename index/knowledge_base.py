@@ -144,13 +144,13 @@ class KnowledgeBase:
         with self._lock:
             # Embed before the database commit: a failure here leaves everything as it was.
             texts = [s.index_text for s in parsed.segments if not s.garbled]
-            self.store.embed_cached([w for t in texts for w in _windows(t)], self.sessions)
+            _, embedded = self.store.embed_cached([w for t in texts for w in _windows(t)], self.sessions)
             with transaction(self.sessions) as session:
                 result = documents.replace_document(session, parsed, actor, bundled=bundled)
                 added = [(p.id, p.norm_text) for p in session.scalars(
                     select(Passage).where(Passage.id.in_(result.added)))] if result.added else []
             self.store.remove(result.removed)
-            embedded = self.store.add(added, self.sessions)
+            self.store.add(added, self.sessions)
             self.store.save()
             self._refresh_metadata()
         return IngestReport(

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from knowledge.config import Settings
+from fake_telegram.plugin import tg_server  # noqa: F401  (fixture: fake Telegram Bot API server)
+from knowledge.config import BUNDLED_MODEL, Settings
 from knowledge.db import make_engine, migrate, session_factory
 
 PG_URL = os.environ.get("SAFETYBOT_TEST_DATABASE_URL")
@@ -54,10 +55,24 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return session_factory(engine)
 
 
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One converted copy of the bundled model for the whole test session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embedder(models_dir: Path):  # type: ignore[no-untyped-def]
+    from index.embedding_model import Embedder
+
+    return Embedder(BUNDLED_MODEL, models_dir)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, db_url: tuple[str, str | None]) -> Settings:
+def settings(tmp_path: Path, db_url: tuple[str, str | None], models_dir: Path) -> Settings:
     """Settings for an isolated instance: its own data dir and database, no bundled corpus."""
     url, schema = db_url
     if schema:
         url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    return Settings(data_dir=tmp_path / "data", database_url=url, load_bundled=False, _env_file=None)
+    return Settings(data_dir=tmp_path / "data", database_url=url, load_bundled=False, model_dir=models_dir,
+                    _env_file=None)
