@@ -214,7 +214,10 @@ def test_bad_input_on_create_changes_nothing(org):
 
 
 def test_numbers_are_sequential_per_year(org):
-    first, second = org.item(), org.item(description="消防通道被车辆占用")
+    first = org.item()
+    with pytest.raises(LedgerError):
+        org.item(deadline="下周五")
+    second = org.item(description="消防通道被车辆占用")
     assert (first, second) == ("YH-2026-0001", "YH-2026-0002")
 
 
@@ -426,3 +429,29 @@ def test_statistics_and_ranking(org):
     assert org.svc.stats(org.admin, None, *svc.period("2026-02")).total.total == 0
     with pytest.raises(LedgerError, match="月份应在1到12之间"):
         svc.period("2026-13")
+
+
+def test_units_and_officials_from_spreadsheets(org, tmp_path):
+    units = tmp_path / "units.csv"
+    units.write_bytes("单位名称,上级单位,类型,编码\n南街道,甲区,乡镇街道,NJD\n某物流公司,南街道,企业,\n".encode("gbk"))
+    created = org.svc.import_units(org.admin, units)
+    assert [u.full_name for u in created] == ["示例市/甲区/南街道", "示例市/甲区/南街道/某物流公司"]
+    people = tmp_path / "people.csv"
+    people.write_text("姓名,所在单位,角色,电话\n周九,NJD,责任人,13800000000\n吴十,无此单位,official,\n", "utf-8")
+    with pytest.raises(LedgerError) as err:
+        org.svc.import_officials(org.admin, people)
+    assert "第3行" in err.value.message and "无此单位" in err.value.message
+    assert [o.name for o in org.svc.list_officials(org.admin, "南街道")] == []  # all or nothing
+    people.write_text("姓名,所在单位,角色,电话\n周九,NJD,责任人,13800000000\n", "utf-8")
+    (zhou,) = org.svc.import_officials(org.admin, people)
+    assert (zhou.unit_name, zhou.role, zhou.phone) == ("南街道", "official", "13800000000")
+    with pytest.raises(PermissionDenied):
+        org.svc.import_units(org.zhang, units)
+
+
+def test_admin_supplied_holiday_file_is_used(sessions, settings):
+    (settings.data_dir / "ledger").mkdir(parents=True)
+    (settings.data_dir / "ledger" / "holidays.json").write_text(
+        '{"2027": {"holidays": [["2027-01-01", "2027-01-01", "元旦"]], "workdays": []}}', "utf-8")
+    svc = LedgerService(sessions, settings, clock=clock_on(date(2026, 12, 31)))
+    assert svc.calendar.add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 4)

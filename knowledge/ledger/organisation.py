@@ -121,9 +121,9 @@ class OrganisationService(ServiceBase):
                 try:
                     if kind not in UnitKind.ALL:
                         raise LedgerError(f"单位类型应为：{'、'.join(UnitKind.ALL)}。")
-                    with s.begin_nested():
-                        created.append(self._add_unit(s, actor, normalize(str(row["name"] or "")), kind,
-                                                      row.get("parent"), row.get("code")))
+                    # Each row is fully validated before it is added, so a refused row leaves nothing behind.
+                    created.append(self._add_unit(s, actor, normalize(str(row["name"] or "")), kind,
+                                                  row.get("parent"), row.get("code")))
                 except LedgerError as exc:
                     problems.append(f"第{rownum}行：{exc.message}")
             if problems:
@@ -219,10 +219,9 @@ class OrganisationService(ServiceBase):
             created = []
             for rownum, row in table.rows:
                 try:
-                    with s.begin_nested():
-                        created.append(self._add_official(
-                            s, actor, str(row.get("name") or ""), row.get("unit") or "",
-                            str(row.get("role") or Role.OFFICIAL), row.get("phone"), row.get("supervisor")))
+                    created.append(self._add_official(
+                        s, actor, str(row.get("name") or ""), row.get("unit") or "",
+                        str(row.get("role") or Role.OFFICIAL), row.get("phone"), row.get("supervisor")))
                 except LedgerError as exc:
                     problems.append(f"第{rownum}行：{exc.message}")
             if problems:
