@@ -195,6 +195,14 @@ def sync_cmd(ctx: click.Context, fmt: str) -> None:
         ctx.exit(1)
 
 
+def _answerer(runtime: Runtime) -> DutyAnswerer:
+    """``runtime.duties`` loads the bundled laws and rules first; with ``load_bundled`` off the
+    deployment manages its own corpus and the rules already in the database are used."""
+    if runtime.settings.load_bundled:
+        return runtime.duties
+    return DutyAnswerer(runtime.sessions, runtime.settings.jurisdiction)
+
+
 @click.command("who")
 @click.argument("question")
 @format_option
@@ -207,30 +215,15 @@ def who_cmd(ctx: click.Context, question: str, fmt: str) -> None:
         raise DutiesCliError("请输入要查询的作业、场所或事项，例如：电焊作业。")
     if len(question) > runtime.settings.max_question_chars:
         raise DutiesCliError(f"问题过长（最多 {runtime.settings.max_question_chars} 字）。")
-    answer = DutyAnswerer(runtime.sessions, runtime.settings.jurisdiction).answer(question)
-    # Retrieval is provided by the knowledge part when it is wired into the runtime.
-    knowledge = getattr(runtime, "knowledge", None)
-    if answer is None:
-        data: dict[str, Any] = {"topic": None, "matched_topics": [], "duties": [], "overlaps": [],
-                                "note": NO_RULE_NOTE}
-        text = NO_RULE_NOTE
-        if knowledge is not None:
-            fallback = knowledge.answer(question)
-            data["fallback"] = fallback.to_json()
-            text += "以下为法规检索结果：\n" + fallback.to_text()
-        else:
-            text += "可改用法规检索提问。"
-        emit(data, fmt, text)
+    answer = _answerer(runtime).answer(question)
+    if answer is not None:
+        emit(answer.to_json(), fmt, answer.to_text())
         return
-    data = answer.to_json()
-    text = answer.to_text()
-    if knowledge is not None:
-        hits = knowledge.search(question, k=3)
-        data["related"] = [{"document": h.document, "article": h.article, "score": h.score,
-                            "excerpt": h.excerpt} for h in hits]
-        if hits:
-            text += "\n检索到的相关条文：\n" + "\n".join(f"· 《{h.document}》{h.article or ''}：{h.excerpt}" for h in hits)
-    emit(data, fmt, text)
+    # No rule covers the topic: say so, then fall back to cited retrieval.
+    fallback = runtime.knowledge.answer(question)
+    data = {"topic": None, "matched_topics": [], "duties": [], "overlaps": [], "note": NO_RULE_NOTE,
+            "fallback": fallback.to_json()}
+    emit(data, fmt, f"{NO_RULE_NOTE}以下为法规检索结果：\n{fallback.answer}")
 
 
 def register(main: click.Group) -> None:
