@@ -123,3 +123,23 @@ def test_template_import_export_stats(cli, tmp_path: Path):
     table = cli("hazards", "stats", "--unit", "示例市", "--period", "all").stdout
     assert "整改率" in table and "甲区" in table
     assert "无法识别的统计期间" in cli("hazards", "stats", "--period", "下个月", ok=False).stderr
+
+
+def test_evidence_upload_and_refusals(cli, tmp_path: Path):
+    number = _json(cli("hazards", "add", "-d", "配电箱无防护罩", "--unit", "东街道", "--deadline", "30天",
+                       "--official", "张三", "--format", "json"))["item"]["number"]
+    photo = tmp_path / "整改后.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x01" * 100)
+    cli("hazards", "--as", "张三", "update", number, "--note", "已加装防护罩", "--file", str(photo))
+    shown = _json(cli("hazards", "show", number, "--format", "json"))
+    assert [a["filename"] for a in shown["attachments"]] == ["整改后.png"] and shown["status"] == "整改中"
+    script = tmp_path / "evil.jpg"
+    script.write_bytes(b"#!/bin/sh\nrm -rf /\n")
+    bad = cli("hazards", "--as", "张三", "update", number, "--note", "再传", "--file", str(script), ok=False)
+    assert "不是可接受的文件类型" in bad.stderr
+    mixed = cli("hazards", "update", number, "--file", str(photo), "--level", "重大", ok=False)
+    assert "分开执行" in mixed.stderr
+    stale = cli("hazards", "update", number, "--note", "旧页面", "--version", "1", ok=False)
+    assert "已被他人更新" in stale.stderr
+    assert "未找到人员" in cli("hazards", "--as", "无名氏", "list", ok=False).stderr
+    assert len(_json(cli("hazards", "show", number, "--format", "json"))["history"]) == 2
