@@ -19,12 +19,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge.db import make_engine, migrate, session_factory, transaction  # noqa: E402
-from knowledge.documents import replace_document  # noqa: E402
-from knowledge.duties.answer import DutyAnswerer  # noqa: E402
-from knowledge.duties.router import is_who_question  # noqa: E402
-from knowledge.duties.service import ensure_bundled_rules  # noqa: E402
-from knowledge.parse import parse_bundled  # noqa: E402
+from knowledge.db import make_engine, migrate, session_factory, transaction
+from knowledge.documents import replace_document
+from knowledge.duties.answer import DutyAnswerer
+from knowledge.duties.router import is_who_question
+from knowledge.duties.service import ensure_bundled_rules
+from knowledge.parse import parse_bundled
 
 QUESTIONS = ROOT / "tests" / "data" / "duties" / "who_questions.yaml"
 

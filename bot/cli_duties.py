@@ -221,7 +221,7 @@ def who_cmd(ctx: click.Context, question: str, fmt: str) -> None:
         return
     # No rule covers the topic: say so, then fall back to cited retrieval.
     fallback = runtime.knowledge.answer(question)
-    data = {"topic": None, "matched_topics": [], "duties": [], "overlaps": [], "note": NO_RULE_NOTE,
+    data: dict[str, Any] = {"topic": None, "matched_topics": [], "duties": [], "overlaps": [], "note": NO_RULE_NOTE,
             "fallback": fallback.to_json()}
     emit(data, fmt, f"{NO_RULE_NOTE}以下为法规检索结果：\n{fallback.answer}")
 

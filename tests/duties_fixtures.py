@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pytest
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge.db import transaction

@@ -4,10 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from duties_fixtures import kb_sessions, rule_sessions  # noqa: F401  (fixtures)
 
 from knowledge.duties.answer import DutyAnswerer
 from knowledge.duties.schema import LAYERS
+
+pytest_plugins = ["duties_fixtures"]  # fixtures kb_sessions, rule_sessions
 
 TABLE = yaml.safe_load((Path(__file__).parent / "data" / "duties" / "who_questions.yaml").read_text("utf-8"))
 

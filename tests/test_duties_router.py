@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from duties_fixtures import kb_sessions, rule_sessions  # noqa: F401  (fixtures)
-
 from knowledge.duties.answer import DutyAnswerer
 from knowledge.duties.router import is_who_question
+
+pytest_plugins = ["duties_fixtures"]  # fixtures kb_sessions, rule_sessions
 
 LABELLED = [
     tuple(line.split("\t", 1))

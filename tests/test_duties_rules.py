@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from duties_fixtures import kb_sessions, rule_sessions  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
 from knowledge.db import transaction
@@ -13,6 +12,8 @@ from knowledge.duties.repository import remove_rule, upsert_rules
 from knowledge.duties.schema import LAYERS, NATIONAL, parse_rule
 from knowledge.duties.service import BUNDLED_SOURCE, bundled_rows, ensure_bundled_rules
 from knowledge.models import AuditLog, Document, Passage
+
+pytest_plugins = ["duties_fixtures"]  # fixtures kb_sessions, rule_sessions
 
 # Topics the issue requires (each must be covered by some topic name or alias).
 REQUIRED_TOPICS = [

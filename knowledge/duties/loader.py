@@ -99,7 +99,7 @@ _TOPIC_FIELDS = ("topic", "aliases", "keywords", "jurisdiction", "note")
 def read_yaml(text: str) -> list[RawRow]:
     """Grouped form ``topics: [{topic, aliases, keywords, rules: [...]}]`` or flat ``rules: [...]``."""
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第{mark.line + 1}行" if mark else "文件"
@@ -313,7 +313,8 @@ def article_index(session: Session, documents: Iterable[str] | None = None) -> A
         query = query.where(Document.title.in_(sorted(wanted)))
     parts: dict[tuple[str, str], list[str]] = defaultdict(list)
     for title, article, text in session.execute(query):
-        parts[(title, article)].append(text)
+        if article is not None:  # filtered in the query; keeps the key type exact
+            parts[(title, article)].append(text)
     # An article may be split over several passages; evidence may sit in any of them.
     texts = {key: compact("".join(chunks), normalized=True) for key, chunks in parts.items()}
     return ArticleIndex(titles, texts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -102,7 +103,7 @@ def _clean_list(value: Any) -> list[str]:
     if isinstance(value, str):
         value = re.split(r"[|；;、，,\n]", value)
     if not isinstance(value, (list, tuple)):
-        raise ValueError("应为文字列表")
+        raise ValueError("应为文字列表")  # noqa: TRY004 - pydantic reports only ValueError as a validation error
     out: list[str] = []
     for item in value:
         text = str(item).strip()
@@ -226,7 +227,7 @@ class RuleIn(BaseModel):
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     loc = [str(p) for p in err.get("loc", ())]
     field = next((FIELD_LABELS[p] for p in reversed(loc) if p in FIELD_LABELS), "/".join(loc) or "记录")
     kind = err.get("type", "")

@@ -100,7 +100,8 @@ def suggest_rules(session: Session, document: str, *, limit: int = 200) -> list[
     out: list[Candidate] = []
     seen: set[tuple[str, str]] = set()
     for article, text in rows:
-        body = text[len(article):] if text.startswith(article) else text
+        assert article is not None  # filtered in the query
+        body = text.removeprefix(article)
         for sentence in _CLAUSE_SPLIT.split(body):
             sentence = sentence.strip()
             for clause_start in _clause_starts(sentence):
