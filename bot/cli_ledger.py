@@ -176,6 +176,17 @@ def officials_bind_code(ctx: click.Context, ref: str, fmt: str) -> None:
     emit({"official": ref, "code": code}, fmt, f"绑定码：{code}（24小时内有效，仅可使用一次）")
 
 
+@officials.command("unbind")
+@click.argument("ref")
+@format_option
+@click.pass_context
+@_friendly
+def officials_unbind(ctx: click.Context, ref: str, fmt: str) -> None:
+    """解除人员的聊天账号绑定（并作废未使用的绑定码）。"""
+    view = _service(ctx).unlink_chat(_actor(ctx), ref)
+    emit(view.to_dict(), fmt, f"已解除 {view.name} 的聊天账号绑定。")
+
+
 # ---------------------------------------------------------------------------------- hazards
 @click.group("hazards")
 @click.option("--as", "as_", metavar="OFFICIAL", help="以某位已登记人员的身份操作（默认：本机管理员）。")
@@ -197,8 +208,8 @@ def _summary_line(h: HazardSummary) -> str:
 def _detail(v: HazardView) -> str:
     lines = [
         f"隐患编号：{v.number}（版本 {v.version}）",
-        f"状态：{v.status}{'（逾期）' if v.overdue else ''}    等级：{v.level}"
-        f"{'    【可能属于重大事故隐患，请对照判定标准】' if v.major_suspected and v.level != Level.MAJOR else ''}",
+        (f"状态：{v.status}{'（逾期）' if v.overdue else ''}    等级：{v.level}"
+         f"{'    【可能属于重大事故隐患，请对照判定标准】' if v.major_suspected and v.level != Level.MAJOR else ''}"),
         f"隐患描述：{v.description}",
         f"所在单位：{v.unit}    位置：{v.location or '—'}    类别：{v.category or '—'}",
         f"发现方式：{v.source}    发现日期：{v.found_on}",

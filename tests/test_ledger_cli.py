@@ -48,6 +48,8 @@ def test_units_and_officials(cli):
     assert "已有名为“东街道”的单位" in dup.stderr
     code = _json(cli("officials", "bind-code", "张三", "--format", "json"))["code"]
     assert len(code) == 8
+    assert "已解除 张三 的聊天账号绑定" in cli("officials", "unbind", "张三").stdout
+    assert "没有绑定" in cli("officials", "unbind", "张三", ok=False).stderr
     assert "未找到单位" in cli("officials", "add", "王五", "--unit", "无此单位", ok=False).stderr
     denied = cli("hazards", "--as", "张三", "list")  # reading is allowed
     assert "没有符合条件的隐患" in denied.stdout

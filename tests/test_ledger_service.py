@@ -400,6 +400,19 @@ def test_bind_codes(org):
     with svc.sessions() as s:
         details = s.execute(select(AuditLog.detail).where(AuditLog.action == "official.bind_code")).scalars().all()
     assert details and all(code not in str(d) for d in details)
+    assert not svc.unlink_chat(org.admin, "张三").chat_linked
+    assert svc.actor_for_chat(777) is None
+    with pytest.raises(LedgerError, match="没有绑定"):
+        svc.unlink_chat(org.admin, "张三")
+
+
+def test_text_search_treats_wildcards_literally(org):
+    a = org.item(description="储罐液位计显示100%满罐")
+    org.item(description="配电箱无防护罩")
+    svc = org.svc
+    assert [r.number for r in svc.list_hazards(org.admin, svc.filter_for(text="100%"))] == [a]
+    assert svc.list_hazards(org.admin, svc.filter_for(text="_")) == []
+    assert [r.number for r in svc.list_hazards(org.admin, svc.filter_for(text=a.lower()))] == [a]
 
 
 def test_statistics_and_ranking(org):

@@ -271,3 +271,13 @@ class OrganisationService(ServiceBase):
             audit.record(s, f"chat:{chat_user_id}", "official.bind", "official", off.id, {"chat_user_id": chat_user_id})
             return self._official_view(off)
 
+    def unlink_chat(self, actor: Actor, ref: str | int) -> OfficialView:
+        """Remove an official's chat-account link (lost phone, person left)."""
+        require_admin(actor, "解除聊天账号绑定")
+        with self._tx() as s:
+            off = self.resolve_official(s, ref)
+            if off.chat_user_id is None and off.bind_code_hash is None:
+                raise LedgerError(f"人员“{off.name}”没有绑定聊天账号。")
+            self._audit(s, actor, "official.unbind", "official", off.id, {"chat_user_id": off.chat_user_id})
+            off.chat_user_id, off.bind_code_hash, off.bind_code_expires_at = None, None, None
+            return self._official_view(off)

@@ -79,10 +79,12 @@ def apply_filter(session: Session, stmt: Select, flt: HazardFilter, today: date)
     if flt.text:
         terms = [t for t in normalize(flt.text).split(" ") if t]
         for term in terms:
-            like = f"%{term}%"
-            stmt = stmt.where(
-                or_(Hazard.norm_description.like(like), Hazard.number.like(like), Hazard.location.like(like))
-            )
+            # autoescape: a "%" or "_" typed by the user is a character, not a wildcard.
+            stmt = stmt.where(or_(
+                Hazard.norm_description.contains(term, autoescape=True),
+                Hazard.number.contains(term.upper(), autoescape=True),
+                Hazard.location.contains(term, autoescape=True),
+            ))
     return stmt
 
 
