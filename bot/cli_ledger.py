@@ -20,6 +20,7 @@ from knowledge.ledger import Actor, HazardInput, LedgerError, LedgerService
 from knowledge.ledger.basis import BasisSuggestion
 from knowledge.ledger.models import Level, Role, Source, Status, UnitKind
 from knowledge.ledger.queries import HazardFilter
+from knowledge.ledger.statemachine import ACTION_LABELS
 from knowledge.ledger.views import HazardSummary, HazardView, StatsReport
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -230,7 +231,8 @@ def _detail(v: HazardView) -> str:
     lines.append("处理记录：")
     for e in v.history:
         arrow = f" {e.from_status or ''}→{e.to_status}" if e.from_status != e.to_status else ""
-        lines.append(f"  {e.at:%Y-%m-%d %H:%M} {e.actor} {e.action}{arrow}{'：' + e.note if e.note else ''}")
+        action = ACTION_LABELS.get(e.action, e.action)
+        lines.append(f"  {e.at:%Y-%m-%d %H:%M} {e.actor} {action}{arrow}{'：' + e.note if e.note else ''}")
     return "\n".join(lines)
 
 

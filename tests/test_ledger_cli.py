@@ -78,7 +78,7 @@ def test_hazard_lifecycle_and_permissions(cli):
     assert [e["action"] for e in shown["history"]] == [
         "create", "progress", "request_extension", "decide_extension", "request_review", "review_pass"]
     text = cli("hazards", "show", number).stdout
-    assert "处理记录" in text and "已销号" in text
+    assert "处理记录" in text and "复查通过并销号 待复查→已销号：复查合格" in text
     cli("hazards", "reopen", number, "--reason", "回头看发现反弹")
     assert _json(cli("hazards", "show", number, "--format", "json"))["status"] == "整改中"
 
@@ -124,6 +124,8 @@ def test_template_import_export_stats(cli, tmp_path: Path):
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = cli("hazards", "stats", "--unit", "示例市", "--period", "all").stdout
     assert "整改率" in table and "甲区" in table
+    default = _json(cli("hazards", "stats", "--period", "all", "--format", "json"))
+    assert default["unit"] == "示例市" and default["rows"][0]["unit"] == "甲区"
     assert "无法识别的统计期间" in cli("hazards", "stats", "--period", "下个月", ok=False).stderr
 
 

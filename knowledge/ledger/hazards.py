@@ -491,7 +491,12 @@ class HazardService(OrganisationService):
     # ------------------------------------------------------------------ statistics
     def stats(self, actor: Actor, unit: str | int | None, start: date, end: date) -> StatsReport:
         with self.sessions() as s:
-            root = self.resolve_unit(s, unit).id if unit not in (None, "") else None
+            if unit not in (None, ""):
+                root: int | None = self.resolve_unit(s, unit).id
+            else:
+                # A deployment usually has one root (the city): rank its districts by default.
+                roots = s.execute(select(Unit.id).where(Unit.parent_id.is_(None)).limit(2)).scalars().all()
+                root = roots[0] if len(roots) == 1 else None
             return queries.stats(s, root, start, end, self.today())
 
     def period(self, spec: str | None) -> tuple[date, date]:

@@ -29,6 +29,12 @@ TRANSITIONS: dict[str, Transition] = {
     "attach": Transition("上传附件", frozenset({P, I, R}), None),
 }
 
+# How each recorded action reads in a history listing.
+ACTION_LABELS: dict[str, str] = {
+    "create": "登记", "import": "导入", "basis": "添加依据",
+    **{name: t.label for name, t in TRANSITIONS.items()},
+}
+
 
 def check(action: str, status: str, number: str) -> str:
     """The status after ``action``; a clear refusal if the current status does not allow it."""
