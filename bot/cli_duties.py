@@ -1,4 +1,4 @@
-"""`safetybot duties load|template|list|show|remove|suggest|sync` and `safetybot who QUESTION`."""
+"""`safetybot duties load|template|list|show|remove|suggest|check|sync` and `safetybot who QUESTION`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +14,7 @@ from knowledge.duties.loader import RulesFileError
 from knowledge.duties.models import DutyRule
 from knowledge.duties.repository import get_rule, list_rules, remove_rule, rule_history
 from knowledge.duties.schema import LAYERS, canonical_layer
-from knowledge.duties.service import ensure_bundled_rules, load_rules_file
+from knowledge.duties.service import check_stored_rules, ensure_bundled_rules, load_rules_file
 from knowledge.duties.suggest import candidates_yaml, suggest_rules
 from knowledge.duties.template import write_template
 
@@ -177,6 +177,19 @@ def suggest_cmd(ctx: click.Context, document: str, output: Path | None, limit: i
               "output": str(output) if output else None}, fmt, "")
     else:
         click.echo(summary if output else text_yaml + "\n# " + summary)
+
+
+@duties.command("check")
+@format_option
+@click.pass_context
+def check_cmd(ctx: click.Context, fmt: str) -> None:
+    """检查已登记规则的依据是否仍在知识库中（法规被删除或替换后使用）。"""
+    with _runtime(ctx).sessions() as session:
+        problems = check_stored_rules(session)
+    text = ("发现以下问题：\n" + "\n".join(f"- {p}" for p in problems)) if problems else "所有规则的依据均有效。"
+    emit({"ok": not problems, "problems": problems}, fmt, text)
+    if problems:
+        ctx.exit(1)
 
 
 @duties.command("sync")

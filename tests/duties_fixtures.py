@@ -1,6 +1,7 @@
 """Test support for duty rules: the bundled laws ingested into a test database (no embeddings)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import pytest
@@ -47,3 +48,9 @@ def rule_sessions(kb_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     result = ensure_bundled_rules(kb_sessions)
     assert not result.errors, result.errors[:5]
     return kb_sessions
+
+
+@pytest.fixture
+def ingest_some_laws() -> Callable[[sessionmaker[Session], set[str]], None]:
+    """``ingest_laws`` as a fixture, so test modules need not import this plugin module."""
+    return ingest_laws

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from duties_fixtures import ingest_bundled_laws
 
 from bot.cli import main
 from knowledge.config import Settings
 
+pytest_plugins = ["duties_fixtures"]  # fixture kb_sessions
+
 
 @pytest.fixture
-def cli(settings: Settings, sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def cli(settings: Settings, kb_sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI against the test database (bundled laws ingested, rules not yet loaded)."""
-    ingest_bundled_laws(sessions)
     monkeypatch.chdir(tmp_path)
     env = {"SAFETYBOT_DATABASE_URL": settings.db_url, "SAFETYBOT_DATA_DIR": str(settings.data_dir),
            "SAFETYBOT_LOAD_BUNDLED": "false", "SAFETYBOT_JURISDICTION": ""}
@@ -103,3 +103,19 @@ def test_suggest_proposes_but_never_publishes(cli, tmp_path):
 
     missing = cli("duties", "suggest", "不存在的条例")
     assert missing.exit_code == 1 and "知识库中没有" in missing.output
+
+
+def test_check_reports_rules_whose_document_was_removed(cli, sessions):
+    from knowledge.db import transaction
+    from knowledge.documents import remove_document
+
+    cli("duties", "sync")
+    ok = cli("duties", "check")
+    assert ok.exit_code == 0 and "均有效" in ok.output
+    with transaction(sessions) as session:
+        remove_document(session, "大型群众性活动安全管理条例", "admin")
+    bad = cli("duties", "check", "--format", "json")
+    assert bad.exit_code == 1
+    problems = json.loads(bad.output)["problems"]
+    assert problems and all(p.startswith("event.") for p in problems)
+    assert "《大型群众性活动安全管理条例》不在知识库中" in problems[0]

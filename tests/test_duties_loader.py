@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from duties_fixtures import ingest_laws
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +17,8 @@ from knowledge.duties.repository import remove_rule, rule_history
 from knowledge.duties.service import load_rules_file
 from knowledge.duties.template import write_template
 from knowledge.models import AuditLog
+
+pytest_plugins = ["duties_fixtures"]  # fixture ingest_some_laws
 
 LAWS = {"安全生产法", "消防法", "山东省消防条例"}
 
@@ -42,8 +43,8 @@ topics:
 
 
 @pytest.fixture
-def kb(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    ingest_laws(sessions, LAWS)
+def kb(sessions: sessionmaker[Session], ingest_some_laws) -> sessionmaker[Session]:
+    ingest_some_laws(sessions, LAWS)
     return sessions
 
 

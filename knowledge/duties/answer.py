@@ -144,35 +144,36 @@ class DutyAnswerer:
     def __init__(self, sessions: sessionmaker[Session], jurisdiction: str | None):
         self.sessions = sessions
         self.jurisdiction = (jurisdiction or "").strip() or None
-        self._stamp: object = None
-        self._rules: list[_Rule] = []
-        self._matcher = TopicMatcher([])
+        # (stamp, rules, matcher) replaced as one tuple, so concurrent readers never mix versions.
+        self._snapshot: tuple[object, list[_Rule], TopicMatcher] = (None, [], TopicMatcher([]))
         self._excerpts: dict[BasisCite, str | None] = {}
 
-    def _refresh(self, session: Session) -> None:
+    def _current(self, session: Session) -> tuple[list[_Rule], TopicMatcher]:
         stamp = rules_stamp(session)
-        if stamp == self._stamp:
-            return
-        rows = session.scalars(select(DutyRule)).all()
-        self._rules = [
-            _Rule(r.id, r.topic, r.layer, r.party, r.duty,
-                  [BasisCite(b["document"], b["article"]) for b in r.basis],
-                  r.jurisdiction, r.law_wording, r.note, r.position)
-            for r in rows
-        ]
-        self._matcher = TopicMatcher.from_rules((r.topic, r.aliases, r.keywords) for r in rows)
-        self._stamp = stamp
+        cached_stamp, rules, matcher = self._snapshot
+        if stamp != cached_stamp:
+            rows = session.scalars(select(DutyRule)).all()
+            rules = [
+                _Rule(r.id, r.topic, r.layer, r.party, r.duty,
+                      [BasisCite(b["document"], b["article"]) for b in r.basis],
+                      r.jurisdiction, r.law_wording, r.note, r.position)
+                for r in rows
+            ]
+            matcher = TopicMatcher.from_rules((r.topic, r.aliases, r.keywords) for r in rows)
+            self._snapshot = (stamp, rules, matcher)
+            self._excerpts = {}  # a reloaded document may have changed article texts
+        return rules, matcher
 
     def match(self, question: str) -> list[TopicMatch]:
         with self.sessions() as session:
-            self._refresh(session)
-        return self._matcher.match(question)
+            _, matcher = self._current(session)
+        return matcher.match(question)
 
     def answer(self, question: str) -> DutyAnswer | None:
         """The duty chain for the question's topic, or None when no rule covers it."""
         with self.sessions() as session:
-            self._refresh(session)
-            matches = self._matcher.match(question)
+            all_rules, matcher = self._current(session)
+            matches = matcher.match(question)
             if not matches:
                 return None
             best = matches[0]
@@ -180,7 +181,7 @@ class DutyAnswerer:
                 m.topic for m in matches[1:]
                 if not m.party_centric and not best.party_centric and m.score >= MERGE_RATIO * best.score
             ]
-            rules = [r for r in self._rules if r.topic in chosen]
+            rules = [r for r in all_rules if r.topic in chosen]
             shown = [r for r in rules if applies(r.jurisdiction, self.jurisdiction)]
             hidden = sorted({r.jurisdiction for r in rules if r not in shown})
             if not shown:

@@ -334,6 +334,8 @@ def validate_rows(session: Session, rows: list[RawRow]) -> list[ParsedRow]:
             parsed.append(ParsedRow(raw.row, rule))
     if not rows:
         errors.append(RowError("文件", "文件中没有任何规则"))
+    if len(rows) > MAX_ROWS:
+        raise RulesFileError([RowError("文件", f"规则超过 {MAX_ROWS} 条上限，请拆分后分批加载")])
 
     first_seen: dict[str, str] = {}
     for item in parsed:

@@ -11,10 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge import audit
 from knowledge.db import transaction
-from knowledge.duties.loader import RawRow, RulesFileError, read_rules_file, read_yaml, validate_rows
+from knowledge.duties.loader import (
+    RawRow,
+    RulesFileError,
+    article_index,
+    check_basis,
+    read_rules_file,
+    read_yaml,
+    validate_rows,
+)
 from knowledge.duties.models import DutyRule
 from knowledge.duties.repository import OBJECT_TYPE, UpsertResult, remove_rule, removed_ids, upsert_rules
-from knowledge.duties.schema import parse_rule
+from knowledge.duties.schema import RuleIn, parse_rule
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +131,18 @@ def _bundle_unchanged(session: Session, rows: list[RawRow]) -> bool:
             return False
     shipped = {r.id for r in rules}
     return not any(row.source == BUNDLED_SOURCE and rid not in shipped for rid, row in current.items())
+
+
+def check_stored_rules(session: Session) -> list[str]:
+    """Problems of the rules in the database, e.g. after a cited document was removed or replaced."""
+    rows = list(session.scalars(select(DutyRule).order_by(DutyRule.position)))
+    index = article_index(session, {b["document"] for r in rows for b in r.basis})
+    problems: list[str] = []
+    for row in rows:
+        rule = RuleIn.model_validate({
+            "id": row.id, "topic": row.topic, "aliases": row.aliases, "keywords": row.keywords,
+            "layer": row.layer, "party": row.party, "duty": row.duty, "basis": row.basis,
+            "law_wording": row.law_wording, "jurisdiction": row.jurisdiction, "note": row.note,
+        })
+        problems += [f"{row.id}：{p}" for p in check_basis(rule, index)]
+    return problems
