@@ -14,9 +14,10 @@ from knowledge.duties.repository import rules_stamp
 from knowledge.duties.schema import LAYERS, NATIONAL
 from knowledge.models import Document, Passage
 
-# A second topic is merged into the answer when it matches almost as well as the first
-# ("有限空间里电焊谁负责" needs both chains).
-MERGE_RATIO = 0.8
+# A second topic is merged into the answer when it matches at least half as well as the first
+# and on words of its own ("建筑工地动火谁审批" needs both chains; in "危险化学品运输" the
+# 危险化学品 topic is only part of the better match and is left out).
+MERGE_RATIO = 0.5
 MAX_ARTICLES = 3
 EXCERPT_CHARS = 60
 OVERLAP_LAYER = "部门监管责任"
@@ -180,6 +181,7 @@ class DutyAnswerer:
             chosen = [best.topic] + [
                 m.topic for m in matches[1:]
                 if not m.party_centric and not best.party_centric and m.score >= MERGE_RATIO * best.score
+                and not _subsumed(m, best)
             ]
             rules = [r for r in all_rules if r.topic in chosen]
             shown = [r for r in rules if applies(r.jurisdiction, self.jurisdiction)]
@@ -248,6 +250,11 @@ class DutyAnswerer:
                 text = body[:EXCERPT_CHARS] + ("……" if len(body) > EXCERPT_CHARS else "")
             self._excerpts[cite] = text
         return self._excerpts[cite]
+
+
+def _subsumed(candidate: TopicMatch, best: TopicMatch) -> bool:
+    """Every term of ``candidate`` is part of a term of ``best`` (it matched the same words)."""
+    return all(any(part in b for b in best.terms for part in term.split("+")) for term in candidate.terms)
 
 
 def _party_names(party: str) -> list[str]:

@@ -38,7 +38,10 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "老板": ("主要负责人",), "一把手": ("主要负责人",), "法人": ("主要负责人",),
     "应急预按": ("应急预案",), "隐患整该": ("隐患整改",),
 }
-_SPLIT_TOPIC = re.compile(r"[/／、，,（）()\s]+")
+# Only "/" separates alternatives in a topic name ("电焊/气焊/动火作业"); parenthesised parts are
+# explanations, and "、" joins parts of one matter ("危险化学品生产、储存"), so neither yields aliases.
+_SPLIT_TOPIC = re.compile(r"[/／]+")
+_PARENTHESIS = re.compile(r"（[^）]*）|\([^)]*\)")
 PARTY_TOPIC_SUFFIX = "职责"
 
 
@@ -90,7 +93,9 @@ class TopicMatcher:
         for topic, aliases, keywords in rules:
             terms = by_topic.setdefault(topic, TopicTerms(topic))
             terms.aliases.add(_term(topic))
-            terms.aliases.update(_term(p) for p in _SPLIT_TOPIC.split(topic) if len(p) >= 2)
+            bare = _PARENTHESIS.sub("", topic)
+            terms.aliases.add(_term(bare))
+            terms.aliases.update(_term(p) for p in _SPLIT_TOPIC.split(bare) if len(p.strip()) >= 2)
             terms.aliases.update(_term(a) for a in aliases if a.strip())
             terms.keywords.update(_term(k) for k in keywords if k.strip())
         return cls(by_topic.values())
