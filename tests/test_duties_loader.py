@@ -201,7 +201,7 @@ def _row(i: int, **overrides: str) -> dict[str, str]:
 
 def test_gbk_csv_with_chinese_headers_loads(kb, tmp_path):
     header = ["编号", "主题", "层级", "责任主体", "职责", "依据", "原文摘录", "适用地区"]
-    rows = [{"编号": "gbk.1", "主题": "电焊作业", "层级": "企业", "责任主体": "生产经营单位", "职责": "安排专人现场管理。",
+    rows = [{"编号": "gbk.1", "主题": "电焊作业", "层级": "企业", "责任主体": "生产经营单位", "职责": "安排专人现场管理; 落实安全措施。",
              "依据": "安全生产法第43条", "原文摘录": "专门人员进行现场安全管理", "适用地区": ""}]
     path = tmp_path / "rules_gbk.csv"
     path.write_bytes(_csv_text(rows, header).encode("gbk"))
@@ -210,6 +210,7 @@ def test_gbk_csv_with_chinese_headers_loads(kb, tmp_path):
     with kb() as s:
         rule = s.get(DutyRule, "gbk.1")
         assert (rule.topic, rule.layer, rule.jurisdiction) == ("电焊作业", "企业主体责任", "全国")
+        assert rule.duty == "安排专人现场管理; 落实安全措施。"
         assert rule.basis == [{"document": "安全生产法", "article": "第四十三条", "evidence": "专门人员进行现场安全管理"}]
 
 

@@ -226,11 +226,14 @@ def _table_rows(records: Iterable[tuple[int, list[Any]]], header: list[Any]) -> 
 
 def read_csv(raw: bytes) -> list[RawRow]:
     text = decode_text(raw)
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    # The header decides the delimiter: sniffing the body is fooled by ";" inside duty texts.
+    header_line = text.split("\n", 1)[0]
+    dialect: Any = csv.excel if "," in header_line else csv.excel_tab if "\t" in header_line else None
+    if dialect is None:
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=";")
+        except csv.Error:
+            dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         header = next(reader)
