@@ -14,7 +14,9 @@ _WHO_PATTERNS = [
     r"(?:归|属于)哪",
     r"(?:有|负)(?:哪些|什么|何)[^，。？?]{0,8}?职责",  # 有哪些安全生产职责
     r"(?:管什么|管哪些|管些什么|管啥|负责什么|负责哪些|负责啥|有什么职责|有哪些职责|有何职责|什么职责|哪些职责|职责是什么|职责有哪些|职责分工|责任主体|责任人|主体责任是什么)",
-    r"\bwho(?:se)?\b",
+    # English: "who" opening a question or clause, not the relative pronoun ("a worker who …").
+    r"(?:^|[,.;:?!]\s*)(?:so\s+|then\s+|and\s+)?who(?:se)?\b",
+    r"\bwho\s+(?:is|are|will\s+be|would\s+be)\s+(?:responsible|in\s+charge|liable|accountable)",
     r"\bwhich\s+(?:department|agency|authority|authorities|body|bodies|government|office|unit|organ)",
     r"\bresponsible\s+for\b|\bin\s+charge\s+of\b|\bresponsibilit(?:y|ies)\s+of\b",
 ]
