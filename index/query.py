@@ -136,7 +136,7 @@ class QueryAnalyzer:
         titles = list(titles)
         for title in titles:
             for form in {title, title.replace("中华人民共和国", ""), normalize(title)}:
-                if len(form) >= 3:
+                if len(form) >= 2:  # 刑法 is a real two-character title
                     self._mentions.append((form, title))
         for alias, title in load_aliases():
             if title in titles:
