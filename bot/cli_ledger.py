@@ -50,7 +50,7 @@ def _service(ctx: click.Context) -> LedgerService:
         runtime = ctx.find_object(Runtime)
         if runtime is None:  # pragma: no cover - always set by main()
             raise LedgerCliError("内部错误：未初始化运行环境。")
-        root.meta["ledger_service"] = LedgerService(runtime.sessions, runtime.settings)
+        root.meta["ledger_service"] = runtime.ledger
     return root.meta["ledger_service"]
 
 

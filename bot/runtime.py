@@ -8,6 +8,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from index.knowledge_base import KnowledgeBase, Progress
+from index.ledger_basis import KnowledgeSuggester
+from knowledge.ledger import LedgerService
 from knowledge.config import Settings
 from knowledge.duties.answer import DutyAnswerer
 from knowledge.duties.service import ensure_bundled_rules
@@ -41,6 +43,15 @@ class Runtime:
         if self.settings.load_bundled:
             ensure_bundled_rules(self.sessions)
         return DutyAnswerer(self.sessions, self.settings.jurisdiction)
+
+    @cached_property
+    def ledger(self) -> LedgerService:
+        # Suggestions need the knowledge index; until it has been built (first run of ask/chat/bot)
+        # the ledger works without them rather than building it inside a ledger command.
+        suggester = None
+        if (self.settings.index_dir / "meta.json").exists():
+            suggester = KnowledgeSuggester(lambda: self.knowledge, lambda: self.duties)
+        return LedgerService(self.sessions, self.settings, suggester=suggester)
 
     # Front ends replace this to show progress their own way (a bar in a terminal, an edited message in chat).
     progress: Progress | None = None

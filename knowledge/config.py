@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     load_bundled: bool = True
     jurisdiction: str | None = None
     timezone: str = "Asia/Shanghai"
+    # Holiday/调休 schedules for years after the bundled ones (JSON in the bundled format).
+    holiday_file: Path | None = None
     # Search/answer tuning that deployments may want to adjust without code changes.
     abstain_threshold: float | None = None
     max_question_chars: int = 500

@@ -41,8 +41,8 @@ class ServiceBase:
         self.suggester = suggester
         self.prefix = prefix
         extra = [settings.data_dir / "ledger" / "holidays.json"]
-        if getattr(settings, "holiday_file", None):
-            extra.append(Path(settings.holiday_file))  # type: ignore[attr-defined]
+        if settings.holiday_file:
+            extra.append(Path(settings.holiday_file))
         self.calendar = calendar or HolidayCalendar.load(*extra)
 
     # ------------------------------------------------------------------ plumbing
