@@ -15,7 +15,6 @@ import hashlib
 import json
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import time

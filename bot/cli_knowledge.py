@@ -9,7 +9,7 @@ import click
 from bot.progress import TerminalProgress
 from bot.runtime import Runtime
 from index.evaluation import evaluate_file
-from index.knowledge_base import QuestionError
+from index.knowledge_base import IngestReport, QuestionError
 from knowledge.models import DocStatus
 from knowledge.readers import IngestError
 
@@ -49,7 +49,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind:
         ctx.exit(1)
 
 
-def _describe(report) -> str:  # type: ignore[no-untyped-def]
+def _describe(report: IngestReport) -> str:
     outcome = {"new": "新增", "replaced": "已替换旧版本", "unchanged": "内容未变化"}[report.outcome]
     line = f"✓ 《{report.title}》{outcome}：共 {report.passages} 段，新增 {report.added} 段，移除 {report.removed} 段"
     if report.problems:

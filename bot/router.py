@@ -9,6 +9,7 @@ from index.answer import Answer
 from knowledge.duties.answer import DutyAnswer
 from knowledge.duties.router import is_who_question
 
+
 @dataclass
 class RoutedAnswer:
     question: str

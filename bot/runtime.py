@@ -9,16 +9,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from index.knowledge_base import KnowledgeBase, Progress
 from index.ledger_basis import KnowledgeSuggester
-from knowledge.ledger import LedgerService
 from knowledge.config import Settings
+from knowledge.db import make_engine, migrate, session_factory
 from knowledge.duties.answer import DutyAnswerer
 from knowledge.duties.service import ensure_bundled_rules
-from knowledge.db import make_engine, migrate, session_factory
+from knowledge.ledger import LedgerService
 
 
 @dataclass
 class Runtime:
     settings: Settings = field(default_factory=Settings)
+    # Front ends set this to show progress their own way (a bar in a terminal, an edited message in chat).
+    progress: Progress | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -52,9 +54,6 @@ class Runtime:
         if (self.settings.index_dir / "meta.json").exists():
             suggester = KnowledgeSuggester(lambda: self.knowledge, lambda: self.duties)
         return LedgerService(self.sessions, self.settings, suggester=suggester)
-
-    # Front ends replace this to show progress their own way (a bar in a terminal, an edited message in chat).
-    progress: Progress | None = None
 
     def close(self) -> None:
         if "engine" in self.__dict__:

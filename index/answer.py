@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from index.query import AnalyzedQuery
 from index.tokenize import Tokenizer
@@ -89,7 +89,3 @@ def reference_answer(question: str, citation: Citation) -> Answer:
     label = f"（{citation.label}）" if citation.label else ""
     body = _ARTICLE_PREFIX.sub("", citation.text).strip()
     return Answer(question, f"{citation.reference}{label}\n{body}", False, [citation], kind="reference")
-
-
-def as_dict(answer: Answer) -> dict:
-    return asdict(answer)

@@ -147,9 +147,7 @@ class Embedder:
         self._passage_prompt = PASSAGE_PROMPT_NAME if prompts.get(PASSAGE_PROMPT_NAME) else None
         self._passage_prefix = prompts.get(PASSAGE_PROMPT_NAME, "") if self._passage_prompt else ""
         # sentence-transformers 6 renamed get_sentence_embedding_dimension.
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = get_dim()
         if not dim:
             raise EmbeddingModelError(f"无法确定嵌入模型 {model} 的向量维度")

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from index.answer import Answer, Citation, best_sentences, compose, reference_answer
 from index.embedding_model import Embedder
-from index.index_store import IndexStore
+from index.index_store import IndexStore, windows_of
 from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
 from index.searcher import DocInfo, PassageInfo, Searcher
 from index.tokenize import Tokenizer
@@ -55,7 +55,6 @@ class IngestReport:
     removed: int = 0
     embedded: int = 0
     problems: list[str] = field(default_factory=list)
-    error: str | None = None
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -144,7 +143,7 @@ class KnowledgeBase:
         with self._lock:
             # Embed before the database commit: a failure here leaves everything as it was.
             texts = [s.index_text for s in parsed.segments if not s.garbled]
-            _, embedded = self.store.embed_cached([w for t in texts for w in _windows(t)], self.sessions)
+            _, embedded = self.store.embed_cached([w for t in texts for w in windows_of(t)], self.sessions)
             with transaction(self.sessions) as session:
                 result = documents.replace_document(session, parsed, actor, bundled=bundled)
                 added = [(p.id, p.norm_text) for p in session.scalars(
@@ -190,7 +189,8 @@ class KnowledgeBase:
             raise QuestionError(
                 f"问题太长了（{len(question)} 字）。请控制在 {self.settings.max_question_chars} 字以内，只问一个具体问题。"
             )
-        assert self._analyzer is not None, "open() first"
+        if self._analyzer is None:
+            raise RuntimeError("KnowledgeBase.open() must be called before asking questions")
         return self._analyzer.analyze(question)
 
     def search(self, question: str, k: int = 10) -> list[Citation]:
@@ -263,12 +263,6 @@ def _label(doc: Document, jurisdiction: str | None) -> str:
     if doc.kind == "local_regulation" and not (jurisdiction and doc.jurisdiction.startswith(jurisdiction[:2])):
         return f"{doc.jurisdiction}地方性法规"
     return ""
-
-
-def _windows(text: str) -> list[str]:
-    from index.index_store import windows_of
-
-    return windows_of(text)
 
 
 def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from fake_telegram.plugin import tg_server  # noqa: F401  (fixture: fake Telegram Bot API server)
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from fake_telegram.plugin import tg_server  # noqa: F401  (fixture: fake Telegram Bot API server)
 from knowledge.config import BUNDLED_MODEL, Settings
 from knowledge.db import make_engine, migrate, session_factory
 
