@@ -140,3 +140,11 @@ def test_docs_lists_documents(cli_env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     docs = {d["title"]: d for d in json.loads(result.output)}
     assert docs["安全生产法"]["status"] == "现行有效" and docs["安全生产法"]["passages"] == 119
+
+
+def test_chat_session_answers_and_exits(cli_env: dict[str, str]) -> None:
+    session = "动火作业现场要安排专人管理吗\n\n红烧肉怎么做\n退出\n"
+    result = CliRunner().invoke(main, ["chat"], input=session, env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert "《安全生产法》第四十三条" in result.output
+    assert "现有资料中没有找到" in result.output  # the off-topic question in the same session
