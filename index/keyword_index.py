@@ -103,30 +103,6 @@ class KeywordIndex:
         order = top[np.argsort(-scores[top], kind="stable")]
         return ScoredIds(self.ids[order], scores[order])
 
-    def coverage(self, passage_id: int, terms: set[str]) -> float:
-        """Idf-weighted share of ``terms`` that occur in one passage (0..1)."""
-        rows = np.flatnonzero(self.ids == passage_id)
-        if not terms or not rows.size:
-            return 0.0
-        present = set(self._counts[int(rows[0])].indices.tolist())
-        n = max(len(self), 1)
-        total = found = 0.0
-        for term in terms:
-            col = self.vocab.get(term)
-            df = self.document_frequency(term) if col is not None else 0
-            idf = float(np.log1p((n - df + 0.5) / (df + 0.5)))
-            total += idf
-            if col is not None and col in present:
-                found += idf
-        return found / total if total else 0.0
-
-    def document_frequency(self, term: str) -> int:
-        col = self.vocab.get(term)
-        if col is None:
-            return 0
-        self._bm25()  # derives document frequencies along with the weights
-        return int(self._df[col]) if col < len(self._df) else 0
-
     def terms(self) -> list[str]:
         """Terms that occur in at least one indexed passage."""
         self._bm25()

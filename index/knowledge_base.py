@@ -260,7 +260,7 @@ class KnowledgeBase:
 def _label(doc: Document, jurisdiction: str | None) -> str:
     if doc.status != DocStatus.CURRENT:
         return doc.status
-    if doc.kind == "local_regulation" and not (jurisdiction and doc.jurisdiction.startswith(jurisdiction[:2])):
+    if doc.kind == "local_regulation" and not documents.in_jurisdiction(doc.jurisdiction, jurisdiction):
         return f"{doc.jurisdiction}地方性法规"
     return ""
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from index.index_store import IndexStore
 from index.query import AnalyzedQuery
+from knowledge.documents import in_jurisdiction
 
 BM25_WEIGHT = 0.5
 DENSE_WEIGHT = 0.5
@@ -65,7 +66,7 @@ class Searcher:
             return None
         bonus = KIND_PRIOR.get(doc.kind, 0.0)
         if doc.kind == "local_regulation" and (
-            (self.jurisdiction and doc.jurisdiction.startswith(self.jurisdiction[:2]))
+            in_jurisdiction(doc.jurisdiction, self.jurisdiction)
             or any(doc.jurisdiction.startswith(r) for r in query.regions)
         ):
             bonus = 0.0

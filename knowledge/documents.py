@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
@@ -14,6 +14,11 @@ from knowledge.parse import ParsedDocument
 
 def passage_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def in_jurisdiction(document_region: str, jurisdiction: str | None) -> bool:
+    """Whether a local document belongs to the deployment's region ("北京市" matches "北京")."""
+    return bool(jurisdiction) and document_region.startswith(jurisdiction[:2])
 
 
 @dataclass
@@ -115,8 +120,6 @@ def set_status(session: Session, title: str, status: str, actor: str) -> bool:
 
 
 def list_documents(session: Session) -> list[tuple[Document, int]]:
-    from sqlalchemy import func
-
     rows = session.execute(
         select(Document, func.count(Passage.id))
         .outerjoin(Passage, Passage.document_id == Document.id)
