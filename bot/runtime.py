@@ -7,6 +7,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from index.embedding_model import Embedder
 from index.knowledge_base import KnowledgeBase, Progress
 from index.ledger_basis import KnowledgeSuggester
 from knowledge.config import Settings
@@ -21,6 +22,8 @@ class Runtime:
     settings: Settings = field(default_factory=Settings)
     # Front ends set this to show progress their own way (a bar in a terminal, an edited message in chat).
     progress: Progress | None = None
+    # A loaded model to share (tests and benchmarks run several instances in one process).
+    embedder: Embedder | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -35,7 +38,7 @@ class Runtime:
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:
-        kb = KnowledgeBase(self.settings, self.sessions)
+        kb = KnowledgeBase(self.settings, self.sessions, embedder=self.embedder)
         kb.open(self.progress)
         return kb
 

@@ -28,7 +28,7 @@ from knowledge import documents
 from knowledge.config import Settings
 from knowledge.db import transaction
 from knowledge.models import DocStatus, Document, Passage
-from knowledge.numerals import format_article
+from knowledge.numerals import format_article, parse_article_ref
 from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
 from knowledge.readers import IngestError
 
@@ -140,10 +140,12 @@ class KnowledgeBase:
         return self._ingest_parsed(parsed, actor)
 
     def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False) -> IngestReport:
+        # Embed before the database commit, so a failure leaves everything as it was; and outside
+        # the lock, so questions are answered while a long upload is being embedded. The cache
+        # tolerates concurrent inserts of the same text.
+        texts = [s.index_text for s in parsed.segments if not s.garbled]
+        _, embedded = self.store.embed_cached([w for t in texts for w in windows_of(t)], self.sessions)
         with self._lock:
-            # Embed before the database commit: a failure here leaves everything as it was.
-            texts = [s.index_text for s in parsed.segments if not s.garbled]
-            _, embedded = self.store.embed_cached([w for t in texts for w in windows_of(t)], self.sessions)
             with transaction(self.sessions) as session:
                 result = documents.replace_document(session, parsed, actor, bundled=bundled)
                 added = [(p.id, p.norm_text) for p in session.scalars(
@@ -235,12 +237,24 @@ class KnowledgeBase:
     def article(self, document: str, article_no: int, article_sub: int = 0) -> Citation | None:
         with self.sessions() as session:
             passage = documents.find_article(session, document, article_no, article_sub)
-            if passage is None:
-                return None
-            doc = passage.document
-            return Citation(document=doc.title, article=passage.article, score=1.0,
-                            excerpt=passage.text[:160], text=passage.text, path=passage.path,
-                            passage_id=passage.id, label=_label(doc, self.settings.jurisdiction))
+            return self._full_citation(passage) if passage is not None else None
+
+    def passage(self, passage_id: int) -> Citation | None:
+        """One stored passage by id (the 查看原文 button of a chat answer)."""
+        with self.sessions() as session:
+            passage = session.get(Passage, passage_id)
+            return self._full_citation(passage) if passage is not None else None
+
+    def article_by_label(self, document: str, article: str) -> Citation | None:
+        """An article by its label as cited, e.g. ("安全生产法", "第四十三条")."""
+        ref = parse_article_ref(article)
+        return self.article(document, *ref) if ref else None
+
+    def _full_citation(self, passage: Passage) -> Citation:
+        doc = passage.document
+        return Citation(document=doc.title, article=passage.article, score=1.0, excerpt=passage.text[:160],
+                        text=passage.text, path=passage.path, passage_id=passage.id,
+                        label=_label(doc, self.settings.jurisdiction))
 
     def answer(self, question: str, k: int = 10) -> Answer:
         query = self.analyze(question)

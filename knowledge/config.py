@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_chat: int | None = None
     allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Webhook mode (`safetybot run --webhook`): Telegram posts to webhook_url, a reverse proxy
+    # forwards to webhook_listen:webhook_port, and the secret token proves the post came from Telegram.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8081
+    webhook_secret: str | None = None
 
     @field_validator("admin_ids", "allowed_chats", mode="before")
     @classmethod

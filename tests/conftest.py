@@ -76,3 +76,31 @@ def settings(tmp_path: Path, db_url: tuple[str, str | None], models_dir: Path) -
         url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     return Settings(data_dir=tmp_path / "data", database_url=url, load_bundled=False, model_dir=models_dir,
                     _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder):  # type: ignore[no-untyped-def]
+    """The knowledge base on the bundled laws, built once per session on SQLite (about a minute).
+
+    Tests that change it work on a copy: see ``bundled_copy``.
+    """
+    from index.knowledge_base import KnowledgeBase
+
+    data = tmp_path_factory.mktemp("bundled")
+    settings = Settings(data_dir=data, model_dir=models_dir, _env_file=None)
+    settings.ensure_dirs()
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
+    kb.open()
+    return kb
+
+
+@pytest.fixture
+def bundled_copy(bundled, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A private copy of the bundled data folder (database, indexes) that a test may change."""
+    import shutil
+
+    target = tmp_path / "data"
+    shutil.copytree(bundled.settings.data_dir, target, ignore=shutil.ignore_patterns("models"))
+    return target

@@ -20,18 +20,6 @@ from knowledge.models import Document, Passage
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def bundled(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder) -> KnowledgeBase:  # type: ignore[no-untyped-def]
-    data = tmp_path_factory.mktemp("bundled")
-    settings = Settings(data_dir=data, model_dir=models_dir, _env_file=None)
-    settings.ensure_dirs()
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
-    kb.open()
-    return kb
-
-
 @pytest.fixture
 def cli_env(bundled: KnowledgeBase) -> dict[str, str]:
     s = bundled.settings

@@ -1,0 +1,34 @@
+"""The error handler: log everything, tell the user something short and true."""
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+log = logging.getLogger(__name__)
+
+INTERNAL = "抱歉，处理这条消息时出错了，错误已记录。请稍后再试，或换个说法。"
+NETWORK = "抱歉，与 Telegram 服务器的连接出了问题，这次没有完成。请稍后再试。"
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if isinstance(update, Update):
+        log.error("update %s failed", update.update_id, exc_info=error)
+    else:
+        log.error("background task failed", exc_info=error)
+    if not isinstance(update, Update) or isinstance(error, Forbidden):
+        return  # nobody to tell, or the user blocked the bot
+    # PTB's BadRequest is a NetworkError subclass, but it means our request was wrong.
+    network = isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    text = NETWORK if network else INTERNAL
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        log.warning("could not report the error to the user: %s", exc)
