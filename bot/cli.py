@@ -44,9 +44,9 @@ def main(ctx: click.Context) -> None:
 
 def _register_subcommands() -> None:
     # Imported here so each front-end module stays small and owns its own commands.
-    from bot import cli_duties, cli_knowledge, cli_ledger
+    from bot import cli_duties, cli_knowledge, cli_ledger, cli_run
 
-    for module in (cli_knowledge, cli_duties, cli_ledger):
+    for module in (cli_knowledge, cli_duties, cli_ledger, cli_run):
         module.register(main)
 
 

@@ -43,6 +43,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 RELEVANT_DENSE = 0.885
 RELEVANT_DENSE_DOMAIN = 0.78
 SYNC_INTERVAL_S = 30.0
+EMBED_BATCH = 64  # windows per progress report while embedding an upload
 
 
 @dataclass
@@ -132,19 +133,35 @@ class KnowledgeBase:
             self._last_sync = time.monotonic()
 
     # -- ingestion -----------------------------------------------------------------------
-    def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None) -> IngestReport:
-        """Parse, store and index one file. Raises IngestError with a user-facing message."""
+    def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None,
+               progress: Progress | None = None) -> IngestReport:
+        """Parse, store and index one file. Raises IngestError with a user-facing message.
+
+        ``progress`` is called from the calling thread at the 解析 / 向量化 / 写入索引 stages.
+        """
+        if progress:
+            progress("解析", 0, 1)
         parsed = parse_document(path, title=title, kind=kind, max_bytes=self.settings.max_upload_bytes)
         if not any(not s.garbled for s in parsed.segments):
             raise IngestError("no_text", "文件中没有可用的正文（可能全部是乱码）。请检查文件编码后重新上传。")
-        return self._ingest_parsed(parsed, actor)
+        return self._ingest_parsed(parsed, actor, progress=progress)
 
-    def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False) -> IngestReport:
+    def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False,
+                       progress: Progress | None = None) -> IngestReport:
         # Embed before the database commit, so a failure leaves everything as it was; and outside
         # the lock, so questions are answered while a long upload is being embedded. The cache
         # tolerates concurrent inserts of the same text.
         texts = [s.index_text for s in parsed.segments if not s.garbled]
-        _, embedded = self.store.embed_cached([w for t in texts for w in windows_of(t)], self.sessions)
+        windows = [w for t in texts for w in windows_of(t)]
+        # Batches only when someone watches: one call is a little faster, batches can report.
+        step = max(1, len(windows) if progress is None else EMBED_BATCH)
+        embedded = 0
+        for start in range(0, len(windows), step):
+            embedded += self.store.embed_cached(windows[start:start + step], self.sessions)[1]
+            if progress:
+                progress("向量化", min(start + step, len(windows)), len(windows))
+        if progress:
+            progress("写入索引", 0, 1)
         with self._lock:
             with transaction(self.sessions) as session:
                 result = documents.replace_document(session, parsed, actor, bundled=bundled)

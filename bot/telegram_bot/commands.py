@@ -72,3 +72,12 @@ async def publish(bot: Bot, settings: Settings) -> None:
         except TelegramError as exc:
             # A missing admin chat must not keep the bot from starting; the menu is a convenience.
             log.warning("setMyCommands for %s failed: %s", scope.type, exc)
+
+
+async def publish_for_admin(bot: Bot, chat_id: int) -> None:
+    """Admin menu in one admin's private chat. Telegram knows that chat only once the admin has
+    opened it, so the start-up attempt may have failed; /start tries again."""
+    try:
+        await bot.set_my_commands(_commands(ADMIN_PRIVATE_COMMANDS), scope=BotCommandScopeChat(chat_id))
+    except TelegramError as exc:
+        log.warning("setMyCommands for admin chat %s failed: %s", chat_id, exc)

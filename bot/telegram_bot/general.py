@@ -5,6 +5,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
+from bot.telegram_bot import commands
 from bot.telegram_bot.commands import ADMIN, GENERAL, LEDGER, QUESTIONS
 from bot.telegram_bot.html_text import bold, esc
 from bot.telegram_bot.replies import send_lines
@@ -27,7 +28,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert message is not None and user is not None
     private = message.chat.type == ChatType.PRIVATE
     lines = [esc(WELCOME), esc(HOW_TO_ASK_PRIVATE if private else HOW_TO_ASK_GROUP)]
-    actor = await services(context).access.actor(context.bot, user)
+    access = services(context).access
+    actor = await access.actor(context.bot, user)
+    if private and await access.is_admin(context.bot, user.id):
+        await commands.publish_for_admin(context.bot, message.chat.id)
     if actor is None and private:
         lines.append(esc(NOT_BOUND))
     elif actor is not None:

@@ -2,8 +2,6 @@
 查看原文 buttons under answers."""
 from __future__ import annotations
 
-import re
-
 from telegram import Bot, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
@@ -20,7 +18,6 @@ from knowledge.duties.answer import DutyAnswer
 ARTICLE_CALLBACK = "p:"
 RELATED_BUTTONS = 3
 BASIS_BUTTONS = 8
-_HEADING = re.compile(r"^(【.*】|▌|依据《|相关条文：|《)")
 
 ASK_USAGE = "请在命令后写上问题，例如：/ask 动火作业谁审批？"
 WHO_USAGE = "请在命令后写上事项，例如：/who 电焊作业安全谁负责？"
@@ -172,7 +169,8 @@ async def law(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await send_lines(message, [esc(exc.message)])
             return
     if reply is None:
-        await send_lines(message, [esc(LAW_USAGE)])
+        lines = [esc(f"没能识别“{reference}”中的法规名和条号。")] if reference else []
+        await send_lines(message, [*lines, esc(LAW_USAGE)])
         return
     await send_reply(message, reply)
 

@@ -1,0 +1,54 @@
+"""`safetybot run`: the Telegram bot, by long polling or behind a webhook."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from bot.progress import TerminalProgress
+from bot.runtime import Runtime
+
+NO_TOKEN = """\
+No Telegram bot token is configured (SAFETYBOT_TELEGRAM_TOKEN).
+
+To get one: open Telegram, talk to @BotFather, send /newbot and follow the steps; it replies
+with a token like 123456789:AA... Then start the bot with
+
+    SAFETYBOT_TELEGRAM_TOKEN=<token> safetybot run
+
+(or put SAFETYBOT_TELEGRAM_TOKEN=<token> in a .env file). Also set SAFETYBOT_ADMIN_IDS and
+SAFETYBOT_ALLOWED_CHATS; see README.md.
+
+To try the assistant without Telegram, run:  safetybot chat
+"""
+
+
+@click.command()
+@click.option("--webhook", is_flag=True,
+              help="Receive updates by webhook (SAFETYBOT_WEBHOOK_URL/_LISTEN/_PORT/_SECRET) instead of long polling.")
+@click.option("-v", "--verbose", is_flag=True, help="Log Telegram traffic too.")
+@click.pass_context
+def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
+    """Start the Telegram bot."""
+    from bot.telegram_bot.app import run_polling, run_webhook
+
+    runtime: Runtime = ctx.obj
+    settings = runtime.settings
+    if not settings.telegram_token:
+        click.echo(NO_TOKEN, err=True)
+        sys.exit(2)
+    if webhook and not settings.webhook_url:
+        click.echo("Webhook mode needs SAFETYBOT_WEBHOOK_URL (the public https URL Telegram posts to).", err=True)
+        sys.exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # httpx logs every long-poll request at INFO; that drowns the bot's own log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    runtime.progress = TerminalProgress()
+    click.echo(f"Starting the bot ({'webhook' if webhook else 'long polling'}); Ctrl+C stops it.", err=True)
+    (run_webhook if webhook else run_polling)(runtime)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(run)
