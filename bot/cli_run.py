@@ -5,6 +5,7 @@ import logging
 import sys
 
 import click
+from telegram.error import InvalidToken, NetworkError
 
 from bot.progress import TerminalProgress
 from bot.runtime import Runtime
@@ -47,7 +48,14 @@ def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     runtime.progress = TerminalProgress()
     click.echo(f"Starting the bot ({'webhook' if webhook else 'long polling'}); Ctrl+C stops it.", err=True)
-    (run_webhook if webhook else run_polling)(runtime)
+    try:
+        (run_webhook if webhook else run_polling)(runtime)
+    except InvalidToken:
+        click.echo("Telegram rejected the token (SAFETYBOT_TELEGRAM_TOKEN); check it with @BotFather.", err=True)
+        sys.exit(1)
+    except NetworkError as exc:
+        click.echo(f"Cannot reach the Telegram Bot API at {settings.telegram_api_url}: {exc}", err=True)
+        sys.exit(1)
 
 
 def register(main: click.Group) -> None:
