@@ -22,6 +22,7 @@ from index.answer import Answer, Citation, best_sentences, compose, reference_an
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
 from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
+from index.query_batcher import QueryBatcher
 from index.searcher import DocInfo, PassageInfo, Searcher
 from index.tokenize import Tokenizer
 from knowledge import documents
@@ -81,6 +82,7 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._analyzer: QueryAnalyzer | None = None
         self._last_sync = 0.0
+        self.query_encoder = QueryBatcher(lambda texts: self.embedder.encode_queries(list(texts)))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -218,7 +220,7 @@ class KnowledgeBase:
 
     def _search(self, query: AnalyzedQuery, k: int) -> tuple[list[Citation], bool]:
         self.refresh_if_stale()
-        vector = self.embedder.encode_queries([query.dense_text])[0]
+        vector = self.query_encoder.encode(query.dense_text)
         with self._lock:
             ranked = self.searcher.rank(query, vector, k)
             top_dense = self._top_dense(vector)
