@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from index.knowledge_base import KnowledgeBase
-from knowledge.config import Settings
-from knowledge.db import make_engine, migrate, session_factory
 from knowledge.models import Document, Passage
 
 pytestmark = pytest.mark.slow

@@ -14,13 +14,27 @@ from pathlib import Path
 from telegram import CallbackQuery, Chat, Document, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.runtime import Runtime
 from bot.telegram_bot.html_text import bold, esc, plain_lines
 from bot.telegram_bot.replies import Reply, send_lines, send_reply
 from bot.telegram_bot.services import BotServices, run_blocking, services
-from bot.telegram_bot.upload_files import document_of, download, file_name, parse_command, size_limit, too_big
+from bot.telegram_bot.upload_files import (
+    document_of,
+    download,
+    file_name,
+    parse_command,
+    size_limit,
+    too_big,
+)
 from bot.telegram_bot.upload_status import StatusMessage
 from index.knowledge_base import IngestReport, Progress
 from knowledge.duties.loader import RulesFileError

@@ -4,8 +4,14 @@ from __future__ import annotations
 import logging
 
 from telegram import (
-    Bot, BotCommand, BotCommandScope, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat, BotCommandScopeChatAdministrators, BotCommandScopeDefault,
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeChatAdministrators,
+    BotCommandScopeDefault,
 )
 from telegram.error import TelegramError
 
@@ -29,6 +35,7 @@ LEDGER = [
 ]
 GENERAL = [
     ("docs", "已收录的法规和文件"),
+    ("cancel", "取消正在进行的登记或操作"),
     ("help", "使用说明"),
 ]
 PRIVATE_ONLY = [

@@ -19,9 +19,20 @@ from bot.telegram_bot import ledger_flows
 from bot.telegram_bot import ledger_ops as ops
 from bot.telegram_bot.html_text import esc
 from bot.telegram_bot.ledger_common import (
-    action_buttons, actor_or_hint, ledger, parse_action, refuse, say, show_outcome,
+    action_buttons,
+    actor_or_hint,
+    ledger,
+    parse_action,
+    refuse,
+    say,
+    show_outcome,
 )
-from bot.telegram_bot.ledger_text import chart_caption, detail_lines, list_section, stats_lines
+from bot.telegram_bot.ledger_text import (
+    chart_caption,
+    detail_lines,
+    list_section,
+    stats_lines,
+)
 from bot.telegram_bot.services import run_blocking, services
 from knowledge.ledger import LedgerError
 from knowledge.ledger.chart import draw_ranking

@@ -21,18 +21,34 @@ from telegram import ForceReply, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
-    BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, ConversationHandler, MessageHandler,
-    TypeHandler, filters,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
 )
 from telegram.warnings import PTBUserWarning
 
 from bot.telegram_bot import ledger_ops as ops
 from bot.telegram_bot.html_text import bold, esc
 from bot.telegram_bot.ledger_common import (
-    actor_or_hint, ledger, parse_action, refuse, say, show_outcome,
+    actor_or_hint,
+    ledger,
+    parse_action,
+    refuse,
+    say,
+    show_outcome,
 )
 from bot.telegram_bot.ledger_files import Evidence, download, evidence_of
-from bot.telegram_bot.ledger_text import SUMMARY_DESCRIPTION_CHARS, clip, created_lines, flag_lines
+from bot.telegram_bot.ledger_text import (
+    SUMMARY_DESCRIPTION_CHARS,
+    clip,
+    created_lines,
+    flag_lines,
+)
 from bot.telegram_bot.questions import addressed_text
 from bot.telegram_bot.replies import keyboard
 from bot.telegram_bot.services import run_blocking, services

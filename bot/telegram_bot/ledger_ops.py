@@ -15,19 +15,20 @@ from sqlalchemy import select
 
 from knowledge.ledger import Actor, HazardInput, LedgerService
 from knowledge.ledger import attachments as att
-from knowledge.ledger.models import ExtensionStatus, Hazard, Role, Status, Unit
-from knowledge.ledger.permissions import (
-    is_assignee, require_assignee, require_can_create, require_supervisor, supervises,
+from knowledge.ledger.models import Role, Status, Unit
+from knowledge.ledger.permissions import require_can_create
+from knowledge.ledger.views import (
+    CreateResult,
+    ExtensionView,
+    HazardSummary,
+    HazardView,
+    StatsReport,
 )
-from knowledge.ledger.statemachine import check as check_status
-from knowledge.ledger.views import CreateResult, ExtensionView, HazardSummary, HazardView, StatsReport
 
 LIST_LIMIT = 20
 # Wide enough to take every open item, and it makes the ledger list them by due date.
 ANY_DUE = 36500
 
-ASSIGNEE_ACTIONS = ("prog", "ext", "rev")
-REVIEW_ACTIONS = ("ok", "no")
 # Chat action → (ledger status-flow step, what the permission message calls it).
 STEPS = {
     "prog": ("progress", "报送整改进展"),
@@ -69,41 +70,21 @@ class Overview:
     sections: list[Section] = field(default_factory=list)
 
 
-def permitted(actor: Actor, item: Hazard) -> list[str]:
-    if actor.role == Role.VIEWER:
-        return []
-    actions: list[str] = []
-    # Rectification buttons only for the people doing it; supervisors get the review buttons.
-    if is_assignee(actor, item) and item.status in (Status.PENDING, Status.IN_PROGRESS):
-        actions += ASSIGNEE_ACTIONS
-    if supervises(actor, item) and item.status == Status.AWAITING_REVIEW:
-        actions += REVIEW_ACTIONS
-    return actions
+# Chat action codes (short, for callback data) ↔ ledger status-flow steps.
+ACTION_STEPS = {action: step for action, (step, _) in STEPS.items()}
+STEP_ACTIONS = {step: action for action, step in ACTION_STEPS.items()}
 
 
 def screen(ledger: LedgerService, actor: Actor, number: str) -> Screen:
     view = ledger.get(actor, number)
-    with ledger.sessions() as s:
-        actions = permitted(actor, ledger._load(s, view.number))
-    if any(x.status == ExtensionStatus.PENDING for x in view.extensions) and "ext" in actions:
-        actions.remove("ext")
-    return Screen(view, actions)
+    return Screen(view, [STEP_ACTIONS[step] for step in ledger.offered_steps(actor, view.number)])
 
 
 def precheck(ledger: LedgerService, actor: Actor, number: str, action: str, version: int | None) -> Target:
-    """Raise the ledger's own refusal (stale screen, permission, status) for ``action`` now.
-
-    Uses the ledger's change context, which loads the item and compares versions exactly as the
-    final write will; nothing is modified, so the transaction commits empty.
-    """
+    """Raise the ledger's own refusal (stale screen, permission, status) for ``action`` now."""
     step, what = STEPS[action]
-    with ledger._change(actor, number, version) as (_, item):
-        if action in REVIEW_ACTIONS:
-            require_supervisor(actor, item, what)
-        else:
-            require_assignee(actor, item, what)
-        check_status(step, item.status, item.number)
-        return Target(item.number, item.version, item.deadline)
+    item = ledger.check_step(actor, number, step, what, expected_version=version)
+    return Target(item.number, item.version, item.deadline)
 
 
 def check_files(ledger: LedgerService, files: Sequence[Path]) -> None:

@@ -14,7 +14,13 @@ from bot.telegram_bot.html_text import bold, esc
 from knowledge.ledger.basis import BasisSuggestion, MajorHazardFlag
 from knowledge.ledger.models import ExtensionStatus, Level, Status
 from knowledge.ledger.statemachine import ACTION_LABELS
-from knowledge.ledger.views import CreateResult, HazardSummary, HazardView, StatsReport, StatsRow
+from knowledge.ledger.views import (
+    CreateResult,
+    HazardSummary,
+    HazardView,
+    StatsReport,
+    StatsRow,
+)
 
 HISTORY_ENTRIES = 5
 LIST_DESCRIPTION_CHARS = 18

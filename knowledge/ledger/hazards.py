@@ -18,7 +18,12 @@ from knowledge.ledger import attachments as att
 from knowledge.ledger import numbering, queries, statemachine
 from knowledge.ledger.base import _jsonable
 from knowledge.ledger.basis import BasisSuggestion, flag_major_hazard
-from knowledge.ledger.errors import ConcurrentChange, LedgerError, NotFound, PermissionDenied
+from knowledge.ledger.errors import (
+    ConcurrentChange,
+    LedgerError,
+    NotFound,
+    PermissionDenied,
+)
 from knowledge.ledger.models import (
     Attachment,
     ExtensionRequest,
@@ -36,10 +41,12 @@ from knowledge.ledger.models import (
 from knowledge.ledger.organisation import OrganisationService
 from knowledge.ledger.permissions import (
     Actor,
+    is_assignee,
     require_assignee,
     require_can_create,
     require_supervisor,
     require_writer,
+    supervises,
 )
 from knowledge.ledger.views import (
     AttachmentView,
@@ -180,6 +187,39 @@ class HazardService(OrganisationService):
         if item is None:
             raise NotFound(f"未找到编号为“{number}”的隐患。")
         return item
+
+    # ------------------------------------------------------------------ what a front end may offer
+    # Status-flow steps taken by the people doing the rectification, and by their supervisors.
+    ASSIGNEE_STEPS = ("progress", "request_extension", "request_review")
+    SUPERVISOR_STEPS = ("review_pass", "review_fail")
+
+    def offered_steps(self, actor: Actor, number: str) -> list[str]:
+        """The steps ``actor`` may take on the item now, for buttons: rectification steps only for
+        its assignees, review steps only for its supervisors, no second pending extension."""
+        if actor.role == Role.VIEWER:
+            return []
+        with self.sessions() as s:
+            item = self._load(s, number)
+            steps: list[str] = []
+            if is_assignee(actor, item) and item.status in (Status.PENDING, Status.IN_PROGRESS):
+                steps += self.ASSIGNEE_STEPS
+                if self._pending_extension(s, item) is not None:
+                    steps.remove("request_extension")
+            if supervises(actor, item) and item.status == Status.AWAITING_REVIEW:
+                steps += self.SUPERVISOR_STEPS
+            return steps
+
+    def check_step(self, actor: Actor, number: str, step: str, what: str,
+                   expected_version: int | None = None) -> HazardSummary:
+        """Raise the refusal ``step`` would meet now (stale version, permission, status) without
+        writing anything, so a front end can refuse before asking the user to type a note."""
+        with self._change(actor, number, expected_version) as (s, item):
+            if step in self.SUPERVISOR_STEPS:
+                require_supervisor(actor, item, what)
+            else:
+                require_assignee(actor, item, what)
+            statemachine.check(step, item.status, item.number)
+            return self._view(s, item, self.today())
 
     def get(self, actor: Actor, number: str) -> HazardView:
         with self.sessions() as s:
