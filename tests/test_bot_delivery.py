@@ -129,3 +129,29 @@ async def test_webhook_mode_receives_updates_behind_a_proxy(
         await app.shutdown()
         runtime.close()
     await asyncio.sleep(0)
+
+
+async def test_questions_are_answered_while_a_large_upload_is_being_indexed(
+        tg_server: FakeTelegram, small_settings: dict, models_dir: Path, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    admin, worker = tg_server.user("管理员"), tg_server.user("小周")
+    group = tg_server.group_chat("危化企业群")
+    settings = _settings(tg_server, small_settings, models_dir, admin_ids=[admin.id], allowed_chats=[group.id])
+    source = _long_rule(tmp_path / "long.md")
+    articles = "\n\n".join(f"第{n}条 第{n}号储罐区应当设置可燃气体检测报警装置，并由专人每日巡查第{n}号储罐的液位和温度。"
+                           for n in range(1, 301))
+    big = f"# 示例市储罐区安全管理规定\n\n{articles}\n".encode()
+
+    def load(runtime: Runtime) -> None:
+        runtime.knowledge.ingest(source, "test", title=LONG_RULE_TITLE)
+
+    async with running_bot(tg_server, settings, embedder=embedder, prepare=load) as driver:
+        private = tg_server.private_chat(admin)
+        mark = tg_server.mark()
+        tg_server.document_message(private, admin, big, "储罐区规定.md")
+        status = await tg_server.wait_for("sendMessage", lambda p: p["chat_id"] == private.id, since=mark, timeout=30)
+        answer = (await driver.send(group, worker, f"/law {LONG_RULE_TITLE} 第一条"))[0]
+        summary = await tg_server.wait_for(
+            "editMessageText", lambda p: p.get("message_id") == status.result["message_id"] and "已新增" in p["text"],
+            since=mark, timeout=180)
+    assert plain(answer).startswith(f"《{LONG_RULE_TITLE}》第一条")
+    assert answer.at < summary.at  # the question did not wait for the 300 articles to be embedded
