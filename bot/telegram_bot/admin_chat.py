@@ -138,6 +138,17 @@ async def _checked_upload(update: Update, context: ContextTypes.DEFAULT_TYPE, do
     return True
 
 
+async def _fetch(context: ContextTypes.DEFAULT_TYPE, document: Document, folder: Path,
+                 status: StatusMessage, failure: str) -> Path | None:
+    """Download ``document`` into ``folder``; if Telegram fails, the status message says so."""
+    try:
+        return await download(context.bot, document, folder)
+    except TelegramError as exc:
+        log.warning("download of %s failed: %s", file_name(document), exc)
+        await status.finish([esc(failure)])
+        return None
+
+
 def _ingest(runtime: Runtime, path: Path, actor: str, title: str | None, progress: Progress) -> IngestReport:
     return runtime.knowledge.ingest(path, actor, title=title, progress=progress)
 
@@ -151,11 +162,8 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE, document: 
     name = file_name(document)
     status = await StatusMessage.send(message, f"《{name}》：", f"已收到《{name}》，正在下载…")
     with tempfile.TemporaryDirectory(prefix="safetybot-upload-") as tmp:
-        try:
-            path = await download(context.bot, document, Path(tmp))
-        except TelegramError as exc:
-            log.warning("download of %s failed: %s", name, exc)
-            await status.finish([esc(f"❌ 《{name}》下载失败，请稍后重新发送。")])
+        path = await _fetch(context, document, Path(tmp), status, f"❌ 《{name}》下载失败，请稍后重新发送。")
+        if path is None:
             return
         if svc.ingest_lock.locked():
             await status.show("前一份文件还在处理，已排队…")
@@ -205,11 +213,8 @@ async def _load_rules(update: Update, context: ContextTypes.DEFAULT_TYPE, docume
     name = file_name(document)
     status = await StatusMessage.send(message, f"规则表《{name}》：", f"已收到规则表《{name}》，正在校验…")
     with tempfile.TemporaryDirectory(prefix="safetybot-rules-") as tmp:
-        try:
-            path = await download(context.bot, document, Path(tmp))
-        except TelegramError as exc:
-            log.warning("download of %s failed: %s", name, exc)
-            await status.finish([esc(f"❌ 规则表《{name}》下载失败，请稍后重新发送。")])
+        path = await _fetch(context, document, Path(tmp), status, f"❌ 规则表《{name}》下载失败，请稍后重新发送。")
+        if path is None:
             return
         async with svc.ingest_lock:
             try:

@@ -55,6 +55,14 @@ ADMIN_PRIVATE_COMMANDS = PRIVATE_COMMANDS + ADMIN
 ADMIN_GROUP_COMMANDS = GROUP_COMMANDS + ADMIN
 
 
+def command_name(text: str | None) -> str | None:
+    """"/done@safety_bot YH-1 …" → "done"; None when the text is not a command."""
+    text = (text or "").strip()
+    if not text.startswith("/"):
+        return None
+    return text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+
+
 def _commands(pairs: list[tuple[str, str]]) -> list[BotCommand]:
     return [BotCommand(name, description) for name, description in pairs]
 

@@ -8,24 +8,20 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.telegram_bot.commands import command_name
 from bot.telegram_bot.html_text import esc
 from bot.telegram_bot.questions import addressed_text
 from bot.telegram_bot.replies import send_lines
 from bot.telegram_bot.services import services
 
 # Private-chat commands anyone may use: without them nobody could link an account.
-OPEN_COMMANDS = ("/start", "/bind", "/help")
+OPEN_COMMANDS = ("start", "bind", "help")
 
 PRIVATE_REFUSAL = (
     "您好！本助手目前只对已登记的安全生产工作人员开放。\n"
     "如您已登记，请向管理员索取绑定码，然后发送：/bind 绑定码"
 )
 GROUP_REFUSAL = "本群尚未开通安全生产助手。如需使用，请联系管理员把本群加入名单（群编号 {chat_id}）。"
-
-
-def _is_open_command(text: str) -> bool:
-    command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.strip() else ""
-    return command in OPEN_COMMANDS
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -37,7 +33,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message = update.effective_message
     text = (message.text or message.caption or "") if message else ""
-    if chat.type == ChatType.PRIVATE and _is_open_command(text):
+    if chat.type == ChatType.PRIVATE and command_name(text) in OPEN_COMMANDS:
         return
     if update.callback_query is not None:
         await update.callback_query.answer("此处未开通本助手。")

@@ -22,7 +22,7 @@ from bot.telegram_bot.ledger_common import (
     action_buttons,
     actor_or_hint,
     ledger,
-    parse_action,
+    pressed_action,
     refuse,
     say,
     show_outcome,
@@ -106,10 +106,9 @@ async def hazard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def review_pass(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """复查通过 acts at once; the version in the button makes a second press a refusal."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_action(query.data)
+    assert query is not None
+    parsed = await pressed_action(update)
     if parsed is None:
-        await query.answer("按钮已失效。")
         return
     _, number, version = parsed
     actor = await actor_or_hint(update, context)

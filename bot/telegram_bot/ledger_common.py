@@ -75,6 +75,16 @@ def parse_action(data: str) -> tuple[str, str, int] | None:
         return None
 
 
+async def pressed_action(update: Update) -> tuple[str, str, int] | None:
+    """The (action, number, version) of a pressed ledger button; a malformed one is answered."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parsed = parse_action(query.data)
+    if parsed is None:
+        await query.answer("按钮已失效。")
+    return parsed
+
+
 def action_buttons(number: str, version: int, actions: list[str]) -> InlineKeyboardMarkup | None:
     return keyboard([(BUTTON_LABELS[a], action_data(a, number, version)) for a in actions])
 

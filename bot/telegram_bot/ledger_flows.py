@@ -33,11 +33,12 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.telegram_bot import ledger_ops as ops
+from bot.telegram_bot.commands import command_name
 from bot.telegram_bot.html_text import bold, esc
 from bot.telegram_bot.ledger_common import (
     actor_or_hint,
     ledger,
-    parse_action,
+    pressed_action,
     refuse,
     say,
     show_outcome,
@@ -452,11 +453,8 @@ async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: Dra
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    parsed = parse_action(query.data)
+    parsed = await pressed_action(update)
     if parsed is None:
-        await query.answer("按钮已失效。")
         return None
     action, number, version = parsed
     return await _start_action(update, context, action, number, version)
@@ -465,8 +463,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> objec
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
     message = update.effective_message
     assert message is not None and message.text is not None
-    command = message.text.split(maxsplit=1)[0].lstrip("/").split("@", 1)[0].lower()
-    action = COMMAND_ACTIONS[command]
+    action = COMMAND_ACTIONS[command_name(message.text) or ""]
     args = context.args or []
     if not args:
         await say(update, context, [esc(USAGE[action])])
@@ -488,7 +485,7 @@ async def on_caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     message = update.effective_message
     assert message is not None
     words = (message.caption or "").split(maxsplit=2)
-    action = COMMAND_ACTIONS[words[0].lstrip("/").split("@", 1)[0].lower()]
+    action = COMMAND_ACTIONS[command_name(words[0]) or ""]
     if len(words) < 2:
         await say(update, context, [esc(USAGE[action] + "（写在照片/文件的说明里）")])
         return None
