@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.ext import CommandHandler
 
 from bot.runtime import Runtime
-from bot.telegram_bot.upload_status import StatusMessage
+from bot.telegram_bot.uploads.status import StatusMessage
 from knowledge.config import Settings
 from knowledge.ledger import Actor
 

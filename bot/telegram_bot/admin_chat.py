@@ -27,7 +27,7 @@ from bot.runtime import Runtime
 from bot.telegram_bot.html_text import bold, esc, plain_lines
 from bot.telegram_bot.replies import Reply, send_lines, send_reply
 from bot.telegram_bot.services import BotServices, run_blocking, services
-from bot.telegram_bot.upload_files import (
+from bot.telegram_bot.uploads.files import (
     document_of,
     download,
     file_name,
@@ -35,7 +35,7 @@ from bot.telegram_bot.upload_files import (
     size_limit,
     too_big,
 )
-from bot.telegram_bot.upload_status import StatusMessage
+from bot.telegram_bot.uploads.status import StatusMessage
 from index.knowledge_base import IngestReport, Progress
 from knowledge.duties.loader import RulesFileError
 from knowledge.duties.repository import UpsertResult

@@ -11,7 +11,8 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
 
 from bot.runtime import Runtime
-from bot.telegram_bot import admin_chat, commands, general, ledger_chat, questions
+from bot.telegram_bot import admin_chat, commands, general, questions
+from bot.telegram_bot.ledger import chat as ledger_chat
 from bot.telegram_bot.access import AccessPolicy
 from bot.telegram_bot.errors import on_error
 from bot.telegram_bot.gate import gate

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli import current_actor, emit, format_option
+from bot.cli.common import current_actor, emit, format_option
 from bot.runtime import Runtime
 from knowledge.ledger import Actor, HazardInput, LedgerError, LedgerService
 from knowledge.ledger.basis import BasisSuggestion

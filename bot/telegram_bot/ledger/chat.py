@@ -2,7 +2,7 @@
 
 /bind links a chat account to a registered official; /hazards lists open items, /hazard shows one
 with buttons for what the caller may do; /report, /progress, /done, /extend and the buttons that
-need more input run as guided steps (``ledger_flows``); 复查通过 acts at once; /stats sends the
+need more input run as guided steps (``flows``); 复查通过 acts at once; /stats sends the
 ranking as a table and a chart. Every refusal is the ledger's own ``LedgerError.message``.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.telegram_bot import ledger_flows
-from bot.telegram_bot import ledger_ops as ops
+from bot.telegram_bot.ledger import flows as ledger_flows
+from bot.telegram_bot.ledger import ops
 from bot.telegram_bot.html_text import esc
-from bot.telegram_bot.ledger_common import (
+from bot.telegram_bot.ledger.common import (
     action_buttons,
     actor_or_hint,
     ledger,
@@ -27,7 +27,7 @@ from bot.telegram_bot.ledger_common import (
     say,
     show_outcome,
 )
-from bot.telegram_bot.ledger_text import (
+from bot.telegram_bot.ledger.text import (
     chart_caption,
     detail_lines,
     list_section,

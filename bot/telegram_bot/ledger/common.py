@@ -5,9 +5,9 @@ from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.telegram_bot import ledger_ops as ops
 from bot.telegram_bot.html_text import esc, split_lines
-from bot.telegram_bot.ledger_text import BUTTON_LABELS, NOT_BOUND
+from bot.telegram_bot.ledger import ops
+from bot.telegram_bot.ledger.text import BUTTON_LABELS, NOT_BOUND
 from bot.telegram_bot.replies import keyboard
 from bot.telegram_bot.services import run_blocking, services
 from knowledge.ledger import Actor, LedgerError, LedgerService

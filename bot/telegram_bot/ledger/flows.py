@@ -32,10 +32,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.telegram_bot import ledger_ops as ops
+from bot.telegram_bot.ledger import ops
 from bot.telegram_bot.commands import command_name
 from bot.telegram_bot.html_text import bold, esc
-from bot.telegram_bot.ledger_common import (
+from bot.telegram_bot.ledger.common import (
     actor_or_hint,
     ledger,
     pressed_action,
@@ -43,8 +43,8 @@ from bot.telegram_bot.ledger_common import (
     say,
     show_outcome,
 )
-from bot.telegram_bot.ledger_files import Evidence, download, evidence_of
-from bot.telegram_bot.ledger_text import (
+from bot.telegram_bot.ledger.files import Evidence, download, evidence_of
+from bot.telegram_bot.ledger.text import (
     SUMMARY_DESCRIPTION_CHARS,
     clip,
     created_lines,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.common import current_actor
 from bot.progress import TerminalProgress
 from bot.runtime import Runtime
 from index.evaluation import evaluate_file
@@ -28,7 +29,6 @@ def _runtime(ctx: click.Context) -> Runtime:
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind: str | None, fmt: str) -> None:
     """Load documents (.md .txt .html .docx .pdf; UTF-8 or GBK) into the knowledge base."""
-    from bot.cli import current_actor
 
     kb = _runtime(ctx).knowledge
     reports, failed = [], 0
@@ -79,7 +79,6 @@ def docs(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def remove(ctx: click.Context, title: str) -> None:
     """Delete a document from the database and the indexes."""
-    from bot.cli import current_actor
 
     removed = _runtime(ctx).knowledge.remove(title, current_actor())
     if removed is None:
@@ -93,7 +92,6 @@ def remove(ctx: click.Context, title: str) -> None:
 @click.pass_context
 def status(ctx: click.Context, title: str, status: str) -> None:
     """Mark a document 现行有效 / 已修订 / 已废止 (only current documents are cited)."""
-    from bot.cli import current_actor
 
     if not _runtime(ctx).knowledge.set_status(title, status, current_actor()):
         raise click.ClickException(f"没有名为《{title}》的文件。")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from bot.cli import current_actor, emit, format_option
+from bot.cli.common import current_actor, emit, format_option
 from bot.runtime import Runtime
 from knowledge.db import transaction
 from knowledge.duties.answer import DutyAnswerer
