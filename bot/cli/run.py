@@ -5,9 +5,7 @@ import logging
 import sys
 
 import click
-from telegram.error import InvalidToken, NetworkError
 
-from bot.progress import TerminalProgress
 from bot.runtime import Runtime
 
 NO_TOKEN = """\
@@ -32,6 +30,9 @@ To try the assistant without Telegram, run:  safetybot chat
 @click.pass_context
 def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
     """Start the Telegram bot."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.progress import TerminalProgress
     from bot.telegram_bot.app import run_polling, run_webhook
 
     runtime: Runtime = ctx.obj
