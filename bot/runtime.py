@@ -56,11 +56,15 @@ class Runtime:
 
     @cached_property
     def duties(self) -> DutyAnswerer:
+        from knowledge import bundled
         from knowledge.duties.answer import DutyAnswerer
         from knowledge.duties.service import ensure_bundled_rules
 
-        self.knowledge  # duty rules cite articles, so the laws must be loaded first
         if self.settings.load_bundled:
+            # The bundled rules cite the bundled laws, so those must be in the database first. Once
+            # they are, answering from the rules needs neither the model nor the indexes.
+            if not bundled.is_loaded(self.settings.data_dir):
+                self.knowledge
             ensure_bundled_rules(self.sessions)
         return DutyAnswerer(self.sessions, self.settings.jurisdiction)
 

@@ -105,7 +105,7 @@ def parse_document(
 
 
 def bundled_corpus_dir() -> Path:
-    return Path(__file__).resolve().parent / "corpus" / "laws"
+    return bundled.CORPUS_DIR
 
 
 @dataclass(frozen=True)
