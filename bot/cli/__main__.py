@@ -3,4 +3,4 @@ import sys
 
 from bot.cli.app import main
 
-sys.exit(main())
+sys.exit(main(prog_name="safetybot"))

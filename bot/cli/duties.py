@@ -157,7 +157,7 @@ def remove_cmd(ctx: click.Context, rule_id: str, yes: bool) -> None:
 @duties.command("suggest")
 @click.argument("document")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="把候选规则写入 YAML 文件。")
-@click.option("--limit", type=click.IntRange(1, 2000), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 2000), default=200, show_default=True, help="最多提出多少条。")
 @format_option
 @click.pass_context
 def suggest_cmd(ctx: click.Context, document: str, output: Path | None, limit: int, fmt: str) -> None:

@@ -74,6 +74,7 @@ def _describe(report: IngestReport) -> str:
 def docs(ctx: click.Context, fmt: str) -> None:
     """列出已载入的文件及其状态。"""
     from knowledge.documents import list_documents
+    from knowledge.parse import KIND_LABELS
 
     runtime: Runtime = ctx.obj
     with runtime.sessions() as session:
@@ -85,7 +86,8 @@ def docs(ctx: click.Context, fmt: str) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     lines = table(("标题", "状态", "类别", "地区", "条文段数", "版本"),
-                  [(d["title"], d["status"], d["kind"], d["jurisdiction"], d["passages"], d["version"] or "")
+                  [(d["title"], d["status"], KIND_LABELS.get(d["kind"], d["kind"]), d["jurisdiction"], d["passages"],
+                    d["version"] or "")
                    for d in data], right=(4,))
     if data:
         click.echo("\n".join(lines))
