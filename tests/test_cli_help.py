@@ -102,3 +102,19 @@ def test_chat_explains_itself_and_how_to_leave(cli):
     assert done.stdout.count("我能做的事") == 3
     assert "谁负责" in done.stdout and "安全生产法第四十三条" in done.stdout and "Ctrl+C" in done.stdout
     assert "加载嵌入模型" in done.stderr  # progress goes to stderr, not into the conversation
+
+
+def test_basis_suggestions_from_another_regions_regulation_are_labelled_local(settings, sessions, tmp_path):
+    from bot.cli.ledger import local_labels
+    from bot.runtime import Runtime
+
+    for name, kind in (("北京市安全生产条例", "local_regulation"), ("安全生产法", "law")):
+        source = tmp_path / f"{name}.md"
+        source.write_text(f"# {name}\n\n第一条 为了加强安全生产工作，制定本条例。\n", encoding="utf-8")
+        with transaction(sessions) as session:
+            replace_document(session, parse_document(source, kind=kind), "test")
+    titles = ["北京市安全生产条例", "安全生产法"]
+    elsewhere = Runtime(settings.model_copy(update={"jurisdiction": "上海市"}))
+    assert local_labels(elsewhere, titles) == {"北京市安全生产条例": "（北京市地方性法规）"}
+    at_home = Runtime(settings.model_copy(update={"jurisdiction": "北京市"}))
+    assert local_labels(at_home, titles) == {}

@@ -293,9 +293,26 @@ def hazards_add(ctx: click.Context, description: str, unit: str, deadline: str, 
         lines.append("提示：描述与重大事故隐患的情形相似，请对照判定标准核实是否应定为“重大”：")
         lines += [f"  · {f.excerpt}（{f.document}{f.article or ''}）" for f in result.major_flags]
     if result.suggestions:
+        labels = local_labels(ctx.find_object(Runtime), [s.document for s in result.suggestions])
         lines.append("可能的依据（确认后用 safetybot hazards basis 添加）：")
-        lines += [f"  {i}. {s.document}{s.article or ''}：{s.excerpt[:60]}" for i, s in enumerate(result.suggestions, 1)]
+        lines += [f"  {i}. {s.document}{s.article or ''}{labels.get(s.document, '')}：{s.excerpt[:60]}"
+                  for i, s in enumerate(result.suggestions, 1)]
     emit(result.to_dict(), fmt, "\n".join(lines))
+
+
+def local_labels(runtime: Runtime, titles: list[str]) -> dict[str, str]:
+    """"（北京市地方性法规）" for suggested documents that are local regulations of another region,
+    so that nobody cites them as national law (the same rule as answers, knowledge.documents)."""
+    from sqlalchemy import select
+
+    from knowledge.documents import in_jurisdiction
+    from knowledge.models import Document
+
+    with runtime.sessions() as session:
+        docs = session.execute(select(Document.title, Document.kind, Document.jurisdiction)
+                               .where(Document.title.in_(titles))).all()
+    return {d.title: f"（{d.jurisdiction}地方性法规）" for d in docs
+            if d.kind == "local_regulation" and not in_jurisdiction(d.jurisdiction, runtime.settings.jurisdiction)}
 
 
 @hazards.command("list")
