@@ -219,6 +219,28 @@ def hazards() -> None:
     """隐患整改台账：登记、整改、延期、复查、销号、统计、导入导出。"""
 
 
+_FILTER_OPTIONS = (
+    click.option("--unit", help="整改责任单位（含下属单位）。"),
+    click.option("--located-in", help="所在单位（含下属单位）。"),
+    click.option("--official", help="责任人。"),
+    click.option("--status", multiple=True, type=click.Choice(Status.ALL), help="状态，可多次指定。"),
+    click.option("--open", "open_only", is_flag=True, help="只要未销号的。"),
+    click.option("--level", type=click.Choice(Level.ALL), help="隐患等级。"),
+    click.option("--overdue", is_flag=True, help="只要已逾期的。"),
+    click.option("--due-within", type=click.IntRange(0, 3650), help="N天内到期（含已逾期）。"),
+    click.option("--supervising-unit", help="督办单位。"),
+    click.option("--listed", is_flag=True, help="只要挂牌督办的。"),
+    click.option("-q", "--text", help="按描述、编号、位置搜索。"),
+)
+
+
+def _filter_options(fn: F) -> F:
+    """The selection options shared by ``hazards list`` and ``hazards export`` (see ``_filter``)."""
+    for option in reversed(_FILTER_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
 def _summary_line(h: HazardSummary) -> str:
     days = h.days_left or 0
     due = "已销号" if h.status == Status.CLOSED else (f"逾期{-days}天" if h.overdue else f"剩{days}天")
@@ -316,17 +338,7 @@ def local_labels(runtime: Runtime, titles: list[str]) -> dict[str, str]:
 
 
 @hazards.command("list")
-@click.option("--unit", help="整改责任单位（含下属单位）。")
-@click.option("--located-in", help="所在单位（含下属单位）。")
-@click.option("--official", help="责任人。")
-@click.option("--status", multiple=True, type=click.Choice(Status.ALL), help="状态，可多次指定。")
-@click.option("--open", "open_only", is_flag=True, help="只看未销号的。")
-@click.option("--level", type=click.Choice(Level.ALL), help="隐患等级。")
-@click.option("--overdue", is_flag=True, help="只看已逾期的。")
-@click.option("--due-within", type=click.IntRange(0, 3650), help="N天内到期（含已逾期）。")
-@click.option("--supervising-unit", help="督办单位。")
-@click.option("--listed", is_flag=True, help="只看挂牌督办的。")
-@click.option("-q", "--text", help="按描述、编号、位置搜索。")
+@_filter_options
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True, help="最多列出多少条。")
 @format_option
 @click.pass_context
@@ -534,17 +546,7 @@ def hazards_import(ctx: click.Context, file: Path, dry_run: bool, fmt: str) -> N
 
 @hazards.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--unit", help="整改责任单位（含下属单位）。")
-@click.option("--located-in", help="所在单位（含下属单位）。")
-@click.option("--official", help="责任人。")
-@click.option("--status", multiple=True, type=click.Choice(Status.ALL), help="状态，可多次指定。")
-@click.option("--open", "open_only", is_flag=True, help="只导出未销号的。")
-@click.option("--level", type=click.Choice(Level.ALL), help="隐患等级。")
-@click.option("--overdue", is_flag=True, help="只导出已逾期的。")
-@click.option("--due-within", type=click.IntRange(0, 3650), help="N天内到期（含已逾期）。")
-@click.option("--supervising-unit", help="督办单位。")
-@click.option("--listed", is_flag=True, help="只导出挂牌督办的。")
-@click.option("-q", "--text", help="按描述、编号、位置搜索。")
+@_filter_options
 @click.option("--title", help="表格标题（默认：<单位>安全生产隐患整改台账）。")
 @format_option
 @click.pass_context

@@ -1,4 +1,5 @@
-"""click's own words (usage lines, option errors, the --help option) in Chinese, like the rest of the CLI.
+"""click's own words (usage lines, option errors, the --help option) in Chinese, like the rest of the CLI,
+and its help tables aligned for Chinese text.
 
 click looks its messages up through ``gettext``/``ngettext``, names bound in each of its modules at
 import time. ``install()`` rebinds those names to a lookup in ``MESSAGES``, which holds the
@@ -7,6 +8,7 @@ commands are defined, because ``click.Path`` translates its name ("file") when i
 """
 from __future__ import annotations
 
+import click._compat
 import click.core
 import click.decorators
 import click.exceptions
@@ -87,7 +89,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return singular if n == 1 else plural
 
 
+def term_len(text: str) -> int:
+    """Terminal columns of help text: CJK characters take two (click counts one)."""
+    from bot.cli.common import display_width
+
+    return display_width(click._compat.strip_ansi(text))
+
+
 def install() -> None:
+    click.formatting.term_len = term_len  # aligns the option table of --help by display width
     for module in CLICK_MODULES:
         if hasattr(module, "_"):
             module._ = gettext  # type: ignore[attr-defined]
