@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # What one step of a stage is, for the rate ("2.5 份/s"); stages not listed count 项.
 UNITS = {"载入内置法规": "份", "读取内置法规": "份", "向量化": "段", "索引": "段"}
@@ -31,6 +32,8 @@ class TerminalProgress:
             return
         bar = self._bars.get(stage)
         if bar is None:
+            from tqdm import tqdm  # only when there is something long to show
+
             bar = self._bars[stage] = tqdm(total=total, desc=stage, file=self._stream, leave=True,
                                            unit=UNITS.get(stage, "项"), bar_format=BAR_FORMAT,
                                            initial=done, mininterval=0.5)

@@ -11,6 +11,7 @@ from bot.cli import zh
 
 zh.install()  # before any command is defined: click.Path names itself on creation
 
+from bot.progress import TerminalProgress  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from knowledge.config import Settings  # noqa: E402
 
@@ -24,7 +25,8 @@ def main(ctx: click.Context) -> None:
 
     在终端里直接提问：safetybot chat。每个命令都可加 -h 查看说明。
     """
-    runtime = Runtime(Settings())
+    # Every command that ends up loading the model or the bundled laws says so on stderr.
+    runtime = Runtime(Settings(), progress=TerminalProgress())
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)
 

@@ -22,11 +22,7 @@ if TYPE_CHECKING:
 
 
 def _runtime(ctx: click.Context) -> Runtime:
-    """The runtime with a terminal progress display, for commands that open the knowledge base."""
-    from bot.progress import TerminalProgress
-
     runtime: Runtime = ctx.obj
-    runtime.progress = TerminalProgress()
     return runtime
 
 

@@ -32,7 +32,6 @@ def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
     """启动 Telegram 机器人（需先设置 SAFETYBOT_TELEGRAM_TOKEN）。"""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.progress import TerminalProgress
     from bot.telegram_bot.app import run_polling, run_webhook
 
     runtime: Runtime = ctx.obj
@@ -47,7 +46,6 @@ def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
     if not verbose:
         # httpx logs every long-poll request at INFO; that drowns the bot's own log.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    runtime.progress = TerminalProgress()
     click.echo(f"Starting the bot ({'webhook' if webhook else 'long polling'}); Ctrl+C stops it.", err=True)
     try:
         (run_webhook if webhook else run_polling)(runtime)
