@@ -1,20 +1,26 @@
-"""The objects a front end needs, built once from Settings and shared by CLI and Telegram."""
+"""The objects a front end needs, built once from Settings and shared by CLI and Telegram.
+
+Everything is built on first use, and the retrieval stack (``index.*``: the embedding model,
+faiss, jieba) is imported only inside the properties that need it, so that a command which only
+reads or writes the database starts in well under a second. Keep it that way: no ``index`` import
+at module level here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-from index.embedding_model import Embedder
-from index.knowledge_base import KnowledgeBase, Progress
-from index.ledger_basis import KnowledgeSuggester
 from knowledge.config import Settings
-from knowledge.db import make_engine, migrate, session_factory
-from knowledge.duties.answer import DutyAnswerer
-from knowledge.duties.service import ensure_bundled_rules
-from knowledge.ledger import LedgerService
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from index.embedding_model import Embedder
+    from index.knowledge_base import KnowledgeBase, Progress
+    from knowledge.duties.answer import DutyAnswerer
+    from knowledge.ledger import LedgerService
 
 
 @dataclass
@@ -27,6 +33,8 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
+        from knowledge.db import make_engine, migrate
+
         self.settings.ensure_dirs()
         engine = make_engine(self.settings.db_url)
         migrate(engine)
@@ -34,25 +42,40 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        from knowledge.db import session_factory
+
         return session_factory(self.engine)
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:
+        from index.knowledge_base import KnowledgeBase
+
         kb = KnowledgeBase(self.settings, self.sessions, embedder=self.embedder)
         kb.open(self.progress)
         return kb
 
     @cached_property
     def duties(self) -> DutyAnswerer:
-        self.knowledge  # duty rules cite articles, so the laws must be loaded first
+        from knowledge import bundled
+        from knowledge.duties.answer import DutyAnswerer
+        from knowledge.duties.service import ensure_bundled_rules
+
         if self.settings.load_bundled:
+            # The bundled rules cite the bundled laws, so those must be in the database first. Once
+            # they are, answering from the rules needs neither the model nor the indexes.
+            if not bundled.is_loaded(self.settings.data_dir):
+                self.knowledge
             ensure_bundled_rules(self.sessions)
         return DutyAnswerer(self.sessions, self.settings.jurisdiction)
 
     @cached_property
     def ledger(self) -> LedgerService:
+        from index.ledger_basis import KnowledgeSuggester
+        from knowledge.ledger import LedgerService
+
         # Suggestions need the knowledge index; until it has been built (first run of ask/chat/bot)
-        # the ledger works without them rather than building it inside a ledger command.
+        # the ledger works without them rather than building it inside a ledger command. The
+        # suggester takes factories, so only an operation that asks for suggestions loads the model.
         suggester = None
         if (self.settings.index_dir / "meta.json").exists():
             suggester = KnowledgeSuggester(lambda: self.knowledge, lambda: self.duties)

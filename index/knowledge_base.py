@@ -6,7 +6,6 @@ searches are serialised by one lock, and a failed ingest never touches the index
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -25,12 +24,12 @@ from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
 from index.query_batcher import QueryBatcher
 from index.searcher import DocInfo, PassageInfo, Searcher
 from index.tokenize import Tokenizer
-from knowledge import documents
+from knowledge import bundled, documents
 from knowledge.config import Settings
 from knowledge.db import transaction
 from knowledge.models import DocStatus, Document, Passage
 from knowledge.numerals import format_article, parse_article_ref
-from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
+from knowledge.parse import ParsedDocument, parse_bundled, parse_document
 from knowledge.readers import IngestError
 
 log = logging.getLogger(__name__)
@@ -92,6 +91,11 @@ class KnowledgeBase:
     def open(self, progress: Progress | None = None) -> None:
         """Load or repair the indexes and, on first run, load the bundled laws."""
         with self._lock:
+            if progress:  # the first start converts the model, later ones load it: seconds, not silence
+                progress("加载嵌入模型", 0, 1)
+            self.embedder.model_id
+            if progress:
+                progress("加载嵌入模型", 1, 1)
             self.store.load()
             self.store.sync(self.sessions, _stage(progress, "索引"))
             self._refresh_metadata()
@@ -100,17 +104,21 @@ class KnowledgeBase:
             self.ensure_bundled(progress)
 
     def ensure_bundled(self, progress: Progress | None = None) -> list[IngestReport]:
-        marker = self.settings.data_dir / "bundled.sha256"
-        digest = _corpus_digest(bundled_corpus_dir())
-        if marker.exists() and marker.read_text().strip() == digest:
+        digest = bundled.corpus_digest()
+        if bundled.is_loaded(self.settings.data_dir, digest):
             return []
+        if progress:
+            progress("读取内置法规", 0, 1)
         parsed = list(parse_bundled())
+        if progress:
+            progress("读取内置法规", 1, 1)
+            progress("载入内置法规", 0, len(parsed))
         reports = []
         for n, doc in enumerate(parsed, 1):
             reports.append(self._ingest_parsed(doc, "system", bundled=True))
             if progress:
                 progress("载入内置法规", n, len(parsed))
-        marker.write_text(digest)
+        bundled.mark_loaded(self.settings.data_dir, digest)
         return reports
 
     def _refresh_metadata(self) -> None:
@@ -302,11 +310,3 @@ def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] 
     if progress is None:
         return None
     return lambda done, total: progress(stage, done, total)
-
-
-def _corpus_digest(directory: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(directory.glob("*.md")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()

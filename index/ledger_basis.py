@@ -6,10 +6,13 @@ ledger operation that never asks for suggestions never loads the embedding model
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from index.knowledge_base import KnowledgeBase
-from knowledge.duties.answer import DutyAnswerer
 from knowledge.ledger.basis import BasisSuggestion, DutyLayer
+
+if TYPE_CHECKING:  # imported by every ledger command; the retrieval stack loads only when asked
+    from index.knowledge_base import KnowledgeBase
+    from knowledge.duties.answer import DutyAnswerer
 
 SUGGESTIONS = 3
 

@@ -5,12 +5,16 @@ newly loaded document's terms) never leak into other instances through jieba's g
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from functools import cached_property
 from pathlib import Path
 
 import jieba
+
+# jieba logs "Building prefix dict…" (four lines) at DEBUG to stderr on every start: noise to a user.
+jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge import audit
 from knowledge.models import DocStatus, Document, Passage
-from knowledge.parse import ParsedDocument
+
+if TYPE_CHECKING:  # parsing pulls in the text cleaners; listing and removing documents do not need them
+    from knowledge.parse import ParsedDocument
 
 
 def passage_hash(text: str) -> str:

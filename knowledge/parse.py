@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from knowledge import bundled
 from knowledge.cleaning import index_text, is_garbled, remove_boilerplate, strip_pinyin
 from knowledge.textnorm import to_simplified
 from knowledge.numerals import cn_to_int
@@ -105,7 +106,7 @@ def parse_document(
 
 
 def bundled_corpus_dir() -> Path:
-    return Path(__file__).resolve().parent / "corpus" / "laws"
+    return bundled.CORPUS_DIR
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """The 'possible 重大事故隐患' heuristic and the ranking chart (no database needed)."""
+import warnings
 from datetime import date
 
 import pytest
 
 from knowledge.ledger.basis import flag_major_hazard
-from knowledge.ledger.chart import draw_ranking
+from knowledge.ledger.chart import cjk_font, draw_ranking, packaged_font_file
 from knowledge.ledger.views import StatsReport, StatsRow
 
 
@@ -49,3 +50,22 @@ def test_chart_is_drawn_with_or_without_a_cjk_font(tmp_path, font):
     path = draw_ranking(_report(), tmp_path / f"rank-{font}.png", font=font)
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def _draw_collecting_warnings(path, font):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draw_ranking(_report(), path, font=font)
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_chinese_unit_names_render_with_the_packaged_font(tmp_path):
+    assert packaged_font_file() is not None, "pylopdf-fonts-zh-cn is a dependency: run scripts/setup.sh"
+    assert cjk_font() == "Noto Sans SC"
+    assert _draw_collecting_warnings(tmp_path / "zh.png", "auto") == []
+
+
+def test_missing_glyphs_would_be_noticed(tmp_path):
+    """The check above can fail: a Latin-only font warns about every Chinese character."""
+    missing = _draw_collecting_warnings(tmp_path / "latin.png", "DejaVu Sans")
+    assert any("CJK UNIFIED IDEOGRAPH-7532" in m for m in missing)  # 甲

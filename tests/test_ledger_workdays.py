@@ -1,4 +1,5 @@
 """Working-day arithmetic against the State Council's published 2025 and 2026 schedules."""
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -91,13 +92,33 @@ def test_parse_deadline_refuses(cal, text, fragment):
 
 
 def test_years_without_a_published_schedule_are_refused_not_guessed(cal, tmp_path):
-    with pytest.raises(LedgerError, match="2027年的法定节假日安排尚未录入"):
-        parse_deadline("10个工作日", date(2026, 12, 28), cal)
+    # The first year the installed chinese-calendar does not have (2027 with 1.11.0).
+    year = max(HolidayCalendar.from_package().years) + 1
+    with pytest.raises(LedgerError, match=f"{year}年的法定节假日安排尚未录入"):
+        parse_deadline("10个工作日", date(year - 1, 12, 28), cal)
     extra = tmp_path / "holidays.json"
-    extra.write_text('{"2027": {"holidays": [["2027-01-01", "2027-01-03", "元旦"]], "workdays": []}}', "utf-8")
+    extra.write_text(json.dumps({str(year): {"holidays": [[f"{year}-01-01", f"{year}-01-07", "元旦"]],
+                                             "workdays": []}}), "utf-8")
     cal2 = HolidayCalendar.load(extra)
-    # 2026-12-31 (Thu) → Jan 4, 5 2027 are the first working days after the New Year holiday.
-    assert parse_deadline("2个工作日", date(2026, 12, 31), cal2) == date(2027, 1, 5)
+    assert not any(cal2.is_workday(d) for d in _days(date(year, 1, 1), date(year, 1, 7)))
+    first = date(year, 1, 8)
+    while first.weekday() >= 5:
+        first += timedelta(days=1)
+    assert parse_deadline("1个工作日", date(year - 1, 12, 31), cal2) == first
+
+
+def test_the_package_wins_over_an_override_file_for_published_years(tmp_path):
+    extra = tmp_path / "holidays.json"
+    extra.write_text('{"2026": {"holidays": [["2026-03-02", "2026-03-06", "错录"]], "workdays": ["2026-10-01"]}}',
+                     "utf-8")
+    cal = HolidayCalendar.load(extra)
+    assert cal.is_workday(date(2026, 3, 2)) and not cal.is_workday(date(2026, 10, 1))
+
+
+def test_the_schedules_come_from_chinese_calendar(cal):
+    assert {2004, 2020, 2025, 2026} <= cal.years
+    assert cal.holidays[date(2026, 2, 17)] == "春节" and cal.holidays[date(2025, 10, 6)] == "中秋节"
+    assert not cal.is_workday(date(2020, 1, 30))  # the 2020 Spring Festival extension is in the package
 
 
 def test_parse_date_formats():

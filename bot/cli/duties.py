@@ -15,8 +15,6 @@ from knowledge.duties.models import DutyRule
 from knowledge.duties.repository import get_rule, list_rules, remove_rule, rule_history
 from knowledge.duties.schema import LAYERS, canonical_layer
 from knowledge.duties.service import check_stored_rules, ensure_bundled_rules, load_rules_file
-from knowledge.duties.suggest import candidates_yaml, suggest_rules
-from knowledge.duties.template import write_template
 
 NO_RULE_NOTE = "未登记覆盖该问题的职责规则。"
 
@@ -75,6 +73,8 @@ def load_cmd(ctx: click.Context, file: Path, fmt: str) -> None:
 @click.argument("path", type=click.Path(path_type=Path), default=Path("duties_template.xlsx"))
 def template_cmd(path: Path) -> None:
     """生成带示例的 XLSX 规则模板。"""
+    from knowledge.duties.template import write_template
+
     write_template(path)
     click.echo(f"已生成模板：{path}（第一个工作表为规则，“说明”工作表解释各列）。")
 
@@ -157,11 +157,13 @@ def remove_cmd(ctx: click.Context, rule_id: str, yes: bool) -> None:
 @duties.command("suggest")
 @click.argument("document")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="把候选规则写入 YAML 文件。")
-@click.option("--limit", type=click.IntRange(1, 2000), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 2000), default=200, show_default=True, help="最多提出多少条。")
 @format_option
 @click.pass_context
 def suggest_cmd(ctx: click.Context, document: str, output: Path | None, limit: int, fmt: str) -> None:
     """从已加载的法规中提出候选规则，供审核（不会自动发布）。"""
+    from knowledge.duties.suggest import candidates_yaml, suggest_rules
+
     title = document.strip().strip("《》")
     with _runtime(ctx).sessions() as session:
         candidates = suggest_rules(session, title, limit=limit)

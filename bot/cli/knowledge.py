@@ -1,34 +1,41 @@
-"""`safetybot` commands for the knowledge base: ingest, docs, remove, ask, chat, eval."""
+"""`safetybot` commands for the knowledge base: ingest, docs, remove, status, ask, chat, eval.
+
+``docs``, ``remove`` and ``status`` work on the database alone: they never load the model or the
+indexes. The indexes are a cache of the passages table and drop removed passages the next time
+they are opened (``IndexStore.sync``; a running bot does so within ``SYNC_INTERVAL_S``).
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import current_actor
-from bot.progress import TerminalProgress
+from bot.cli.common import current_actor, format_option, table
 from bot.runtime import Runtime
-from index.evaluation import evaluate_file
-from index.knowledge_base import IngestReport, QuestionError
+from knowledge.db import transaction
 from knowledge.models import DocStatus
-from knowledge.readers import IngestError
+
+if TYPE_CHECKING:
+    from index.knowledge_base import IngestReport
 
 
 def _runtime(ctx: click.Context) -> Runtime:
     runtime: Runtime = ctx.obj
-    runtime.progress = TerminalProgress()
     return runtime
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--title", help="Document title (default: file name). Same title = new version.")
-@click.option("--kind", help="law / regulation / local_regulation / rule / policy / notice / speech / news / other")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--title", help="文件标题（默认取文件名）；标题相同即作为新版本替换旧版本。")
+@click.option("--kind", help="类别：law 法律、regulation 行政法规、local_regulation 地方性法规、rule 规章、"
+                             "policy 政策文件、notice 通知、speech 讲话、news 新闻、other 其他。")
+@format_option
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind: str | None, fmt: str) -> None:
-    """Load documents (.md .txt .html .docx .pdf; UTF-8 or GBK) into the knowledge base."""
+    """载入文件到知识库（.md .txt .html .docx .pdf；UTF-8 或 GBK 编码）。"""
+    from knowledge.readers import IngestError
 
     kb = _runtime(ctx).knowledge
     reports, failed = [], 0
@@ -58,32 +65,46 @@ def _describe(report: IngestReport) -> str:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @click.pass_context
 def docs(ctx: click.Context, fmt: str) -> None:
-    """List loaded documents with their status."""
-    rows = _runtime(ctx).knowledge.list_documents()
+    """列出已载入的文件及其状态。"""
+    from knowledge.documents import list_documents
+    from knowledge.parse import KIND_LABELS
+
+    runtime: Runtime = ctx.obj
+    with runtime.sessions() as session:
+        rows = list_documents(session)
     data = [{"title": d.title, "kind": d.kind, "status": d.status, "jurisdiction": d.jurisdiction,
              "version": d.version, "passages": n, "source": d.source_name, "loaded_at": d.loaded_at.isoformat(),
              "loaded_by": d.loaded_by, "bundled": d.bundled} for d, n in rows]
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    for d in data:
-        click.echo(f"{d['title']}\t{d['status']}\t{d['kind']}\t{d['jurisdiction']}\t{d['passages']} 段\t{d['version'] or ''}")
-    click.echo(f"共 {len(data)} 份文件")
+    lines = table(("标题", "状态", "类别", "地区", "条文段数", "版本"),
+                  [(d["title"], d["status"], KIND_LABELS.get(d["kind"], d["kind"]), d["jurisdiction"], d["passages"],
+                    d["version"] or "")
+                   for d in data], right=(4,))
+    if data:
+        click.echo("\n".join(lines))
+    note = ""
+    if runtime.settings.load_bundled and not (runtime.settings.data_dir / "bundled.sha256").exists():
+        note = "（内置法规尚未载入，第一次提问或运行 safetybot chat 时自动载入）"
+    click.echo(f"共 {len(data)} 份文件{note}")
 
 
 @click.command()
 @click.argument("title")
 @click.pass_context
 def remove(ctx: click.Context, title: str) -> None:
-    """Delete a document from the database and the indexes."""
+    """删除一份文件及其全部条文（记入审计日志）。"""
+    from knowledge.documents import remove_document
 
-    removed = _runtime(ctx).knowledge.remove(title, current_actor())
+    with transaction(ctx.obj.sessions) as session:
+        removed = remove_document(session, title, current_actor())
     if removed is None:
         raise click.ClickException(f"没有名为《{title}》的文件。可用 safetybot docs 查看已载入的文件。")
-    click.echo(f"已删除《{title}》及其 {removed} 段条文。")
+    click.echo(f"已删除《{title}》及其 {len(removed)} 段条文。")
 
 
 @click.command()
@@ -91,20 +112,24 @@ def remove(ctx: click.Context, title: str) -> None:
 @click.argument("status", type=click.Choice(list(DocStatus.ALL)))
 @click.pass_context
 def status(ctx: click.Context, title: str, status: str) -> None:
-    """Mark a document 现行有效 / 已修订 / 已废止 (only current documents are cited)."""
+    """把文件标记为 现行有效 / 已修订 / 已废止（只引用现行有效的文件）。"""
+    from knowledge.documents import set_status
 
-    if not _runtime(ctx).knowledge.set_status(title, status, current_actor()):
-        raise click.ClickException(f"没有名为《{title}》的文件。")
+    with transaction(ctx.obj.sessions) as session:
+        found = set_status(session, title, status, current_actor())
+    if not found:
+        raise click.ClickException(f"没有名为《{title}》的文件。可用 safetybot docs 查看已载入的文件。")
     click.echo(f"《{title}》已标记为{status}。")
 
 
 @click.command()
 @click.argument("question")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @click.pass_context
 def ask(ctx: click.Context, question: str, fmt: str) -> None:
-    """Answer a question with citations (who-questions go to the duty rules)."""
+    """回答法规问题并注明出处（“谁负责”的问题按职责规则回答）。"""
     from bot.router import route_answer
+    from index.knowledge_base import QuestionError
 
     runtime = _runtime(ctx)
     try:
@@ -114,24 +139,39 @@ def ask(ctx: click.Context, question: str, fmt: str) -> None:
     click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2) if fmt == "json" else result.to_text())
 
 
+CHAT_HELP = """\
+我能做的事：
+· 回答安全生产法规问题，并注明出处。例如：动火作业要办什么手续？
+· 回答“谁负责”：按企业、部门、属地、党政领导各层列出责任主体和依据。例如：电焊作业谁负责？
+· 查看条文原文。例如：安全生产法第四十三条
+输入 help、帮助 或 ? 再次显示本说明；输入 exit 或 退出（或按 Ctrl+C）离开。"""
+HELP_WORDS = {"help", "/help", "帮助", "?", "？", "h"}
+EXIT_WORDS = {"exit", "quit", "q", "退出", "/exit", "/quit"}
+
+
 @click.command()
 @click.pass_context
 def chat(ctx: click.Context) -> None:
-    """Interactive terminal session: try the assistant without Telegram."""
+    """在终端里与助手对话（不需要 Telegram）。"""
     from bot.router import route_answer
+    from index.knowledge_base import QuestionError
 
     runtime = _runtime(ctx)
     runtime.knowledge  # load before the first prompt so the first answer is fast
-    click.echo("安全生产助手（输入问题，回车提问；输入 exit 退出）")
+    click.echo("安全生产助手。直接输入问题后回车；输入 help 或 帮助 查看我能做什么，输入 exit 或 退出 离开。")
     while True:
         try:
             question = click.prompt("问", prompt_suffix="> ", default="", show_default=False)
         except (EOFError, click.Abort):
             click.echo()
             return
-        if question.strip().lower() in {"exit", "quit", "q", "退出"}:
+        word = question.strip().lower()
+        if word in EXIT_WORDS:
             return
-        if not question.strip():
+        if not word:
+            continue
+        if word in HELP_WORDS:
+            click.echo(CHAT_HELP + "\n")
             continue
         try:
             click.echo(route_answer(runtime, question).to_text())
@@ -142,11 +182,13 @@ def chat(ctx: click.Context) -> None:
 
 @click.command("eval")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--misses", is_flag=True, help="List questions whose gold article is not in the top 5.")
+@format_option
+@click.option("--misses", is_flag=True, help="列出标准答案条文不在前 5 条结果中的问题。")
 @click.pass_context
 def eval_command(ctx: click.Context, file: Path, fmt: str, misses: bool) -> None:
-    """Score retrieval on a question file (JSONL with gold articles)."""
+    """用问题集（JSONL，含标准答案条文）评估检索质量：召回率、MRR、耗时。"""
+    from index.evaluation import evaluate_file
+
     result = evaluate_file(_runtime(ctx).knowledge, file)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))

@@ -7,14 +7,13 @@ acts as a registered official instead (to try permissions, or to record on someo
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from bot.cli.common import current_actor, emit, format_option
+from bot.cli.common import current_actor, emit, format_option, table
 from bot.runtime import Runtime
 from knowledge.ledger import Actor, HazardInput, LedgerError, LedgerService
 from knowledge.ledger.basis import BasisSuggestion
@@ -80,6 +79,7 @@ def units() -> None:
 @click.pass_context
 @_friendly
 def units_add(ctx: click.Context, name: str, kind: str, parent: str | None, code: str | None, fmt: str) -> None:
+    """登记一个单位（NAME 为单位名称）。"""
     view = _service(ctx).add_unit(_actor(ctx), name, kind, parent, code)
     emit(view.to_dict(), fmt, f"已登记单位 #{view.id} {view.full_name}（{view.kind}）")
 
@@ -90,6 +90,7 @@ def units_add(ctx: click.Context, name: str, kind: str, parent: str | None, code
 @click.pass_context
 @_friendly
 def units_list(ctx: click.Context, under: str | None, fmt: str) -> None:
+    """按上下级列出单位。"""
     views = _service(ctx).list_units(_actor(ctx), under)
     lines = [f"{'  ' * v.depth}#{v.id} {v.name}（{v.kind}）{' [' + v.code + ']' if v.code else ''}" for v in views]
     emit([v.to_dict() for v in views], fmt, "\n".join(lines) or "尚未登记任何单位。")
@@ -115,14 +116,16 @@ def officials() -> None:
 @officials.command("add")
 @click.argument("name")
 @click.option("--unit", required=True, help="所在单位。")
-@click.option("--role", type=click.Choice(Role.ALL), default=Role.OFFICIAL, show_default=True)
-@click.option("--phone")
+@click.option("--role", type=click.Choice(Role.ALL), default=Role.OFFICIAL, show_default=True,
+              help="角色：admin 管理员、supervisor 督办、official 责任人、viewer 只读。")
+@click.option("--phone", help="联系电话。")
 @click.option("--supervisor", help="上级人员（姓名或编号）。")
 @format_option
 @click.pass_context
 @_friendly
 def officials_add(ctx: click.Context, name: str, unit: str, role: str, phone: str | None,
                   supervisor: str | None, fmt: str) -> None:
+    """登记一名人员（NAME 为姓名）。"""
     view = _service(ctx).add_official(_actor(ctx), name, unit, role, phone, supervisor)
     emit(view.to_dict(), fmt, f"已登记人员 #{view.id} {view.name}（{view.unit_name}，{Role.LABELS[view.role]}）")
 
@@ -133,24 +136,26 @@ def officials_add(ctx: click.Context, name: str, unit: str, role: str, phone: st
 @click.pass_context
 @_friendly
 def officials_list(ctx: click.Context, unit: str | None, fmt: str) -> None:
+    """列出人员及其单位、角色、是否已绑定聊天账号。"""
     views = _service(ctx).list_officials(_actor(ctx), unit)
-    lines = [f"#{v.id} {v.name}  {v.unit_name}  {Role.LABELS[v.role]}"
-             f"{'  ' + v.phone if v.phone else ''}{'  已绑定' if v.chat_linked else ''}{'' if v.active else '  已停用'}"
-             for v in views]
-    emit([v.to_dict() for v in views], fmt, "\n".join(lines) or "尚未登记任何人员。")
+    rows = [(f"#{v.id}", v.name, v.unit_name, Role.LABELS[v.role], v.phone or "—",
+             "已绑定" if v.chat_linked else "未绑定", "在用" if v.active else "已停用") for v in views]
+    text = "\n".join(table(("编号", "姓名", "单位", "角色", "电话", "聊天账号", "状态"), rows)) if views else ""
+    emit([v.to_dict() for v in views], fmt, text or "尚未登记任何人员。")
 
 
 @officials.command("update")
 @click.argument("ref")
-@click.option("--unit")
-@click.option("--role", type=click.Choice(Role.ALL))
-@click.option("--phone")
-@click.option("--active/--inactive", default=None)
+@click.option("--unit", help="调到该单位。")
+@click.option("--role", type=click.Choice(Role.ALL), help="改为该角色。")
+@click.option("--phone", help="联系电话。")
+@click.option("--active/--inactive", default=None, help="启用/停用（停用后不能再操作台账）。")
 @format_option
 @click.pass_context
 @_friendly
 def officials_update(ctx: click.Context, ref: str, unit: str | None, role: str | None, phone: str | None,
                      active: bool | None, fmt: str) -> None:
+    """修改人员信息（REF 为姓名或编号）。"""
     view = _service(ctx).update_official(_actor(ctx), ref, unit=unit, role=role, phone=phone, active=active)
     emit(view.to_dict(), fmt, f"已更新人员 #{view.id} {view.name}")
 
@@ -189,12 +194,51 @@ def officials_unbind(ctx: click.Context, ref: str, fmt: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- hazards
-@click.group("hazards")
-@click.option("--as", "as_", metavar="OFFICIAL", help="以某位已登记人员的身份操作（默认：本机管理员）。")
-@click.pass_context
-def hazards(ctx: click.Context, as_: str | None) -> None:
+AS_HELP = "以某位已登记人员的身份操作（默认：本机管理员）。"
+
+
+def _remember_as(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.find_root().meta["ledger_as"] = value
+
+
+# ``--as`` is accepted before the subcommand (hazards --as 张三 list) and after it (hazards list --as 张三).
+as_option = click.option("--as", "as_", metavar="OFFICIAL", help=AS_HELP, expose_value=False,
+                         callback=_remember_as)
+
+
+class _HazardsGroup(click.Group):
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        as_option(cmd)
+        super().add_command(cmd, name)
+
+
+@click.group("hazards", cls=_HazardsGroup)
+@as_option
+def hazards() -> None:
     """隐患整改台账：登记、整改、延期、复查、销号、统计、导入导出。"""
-    ctx.find_root().meta["ledger_as"] = as_
+
+
+_FILTER_OPTIONS = (
+    click.option("--unit", help="整改责任单位（含下属单位）。"),
+    click.option("--located-in", help="所在单位（含下属单位）。"),
+    click.option("--official", help="责任人。"),
+    click.option("--status", multiple=True, type=click.Choice(Status.ALL), help="状态，可多次指定。"),
+    click.option("--open", "open_only", is_flag=True, help="只要未销号的。"),
+    click.option("--level", type=click.Choice(Level.ALL), help="隐患等级。"),
+    click.option("--overdue", is_flag=True, help="只要已逾期的。"),
+    click.option("--due-within", type=click.IntRange(0, 3650), help="N天内到期（含已逾期）。"),
+    click.option("--supervising-unit", help="督办单位。"),
+    click.option("--listed", is_flag=True, help="只要挂牌督办的。"),
+    click.option("-q", "--text", help="按描述、编号、位置搜索。"),
+)
+
+
+def _filter_options(fn: F) -> F:
+    """The selection options shared by ``hazards list`` and ``hazards export`` (see ``_filter``)."""
+    for option in reversed(_FILTER_OPTIONS):
+        fn = option(fn)
+    return fn
 
 
 def _summary_line(h: HazardSummary) -> str:
@@ -242,11 +286,11 @@ def _detail(v: HazardView) -> str:
 @click.option("--deadline", required=True, help="整改时限：日期（2026-12-31）或“N个工作日”“N个自然日”。")
 @click.option("--responsible-unit", help="整改责任单位（默认同所在单位）。")
 @click.option("--official", help="责任人（姓名或编号）。")
-@click.option("--level", type=click.Choice(Level.ALL), default=Level.ORDINARY, show_default=True)
-@click.option("--source", type=click.Choice(Source.ALL), default="检查", show_default=True)
+@click.option("--level", type=click.Choice(Level.ALL), default=Level.ORDINARY, show_default=True, help="隐患等级。")
+@click.option("--source", type=click.Choice(Source.ALL), default="检查", show_default=True, help="发现方式。")
 @click.option("--found-on", help="发现日期（默认今天）。")
-@click.option("--location")
-@click.option("--category")
+@click.option("--location", help="具体位置。")
+@click.option("--category", help="隐患类别，如 消防、用电、有限空间。")
 @click.option("--measures", help="整改措施。")
 @click.option("--funds", help="整改资金（元）。")
 @click.option("--supervising-unit", help="督办单位。")
@@ -271,24 +315,31 @@ def hazards_add(ctx: click.Context, description: str, unit: str, deadline: str, 
         lines.append("提示：描述与重大事故隐患的情形相似，请对照判定标准核实是否应定为“重大”：")
         lines += [f"  · {f.excerpt}（{f.document}{f.article or ''}）" for f in result.major_flags]
     if result.suggestions:
+        labels = local_labels(ctx.find_object(Runtime), [s.document for s in result.suggestions])
         lines.append("可能的依据（确认后用 safetybot hazards basis 添加）：")
-        lines += [f"  {i}. {s.document}{s.article or ''}：{s.excerpt[:60]}" for i, s in enumerate(result.suggestions, 1)]
+        lines += [f"  {i}. {s.document}{s.article or ''}{labels.get(s.document, '')}：{s.excerpt[:60]}"
+                  for i, s in enumerate(result.suggestions, 1)]
     emit(result.to_dict(), fmt, "\n".join(lines))
 
 
+def local_labels(runtime: Runtime, titles: list[str]) -> dict[str, str]:
+    """"（北京市地方性法规）" for suggested documents that are local regulations of another region,
+    so that nobody cites them as national law (the same rule as answers, knowledge.documents)."""
+    from sqlalchemy import select
+
+    from knowledge.documents import in_jurisdiction
+    from knowledge.models import Document
+
+    with runtime.sessions() as session:
+        docs = session.execute(select(Document.title, Document.kind, Document.jurisdiction)
+                               .where(Document.title.in_(titles))).all()
+    return {d.title: f"（{d.jurisdiction}地方性法规）" for d in docs
+            if d.kind == "local_regulation" and not in_jurisdiction(d.jurisdiction, runtime.settings.jurisdiction)}
+
+
 @hazards.command("list")
-@click.option("--unit", help="整改责任单位（含下属单位）。")
-@click.option("--located-in", help="所在单位（含下属单位）。")
-@click.option("--official", help="责任人。")
-@click.option("--status", multiple=True, type=click.Choice(Status.ALL), help="状态，可多次指定。")
-@click.option("--open", "open_only", is_flag=True, help="只看未销号的。")
-@click.option("--level", type=click.Choice(Level.ALL))
-@click.option("--overdue", is_flag=True, help="只看已逾期的。")
-@click.option("--due-within", type=click.IntRange(0, 3650), help="N天内到期（含已逾期）。")
-@click.option("--supervising-unit", help="督办单位。")
-@click.option("--listed", is_flag=True, help="只看挂牌督办的。")
-@click.option("-q", "--text", help="按描述、编号、位置搜索。")
-@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@_filter_options
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True, help="最多列出多少条。")
 @format_option
 @click.pass_context
 @_friendly
@@ -296,6 +347,7 @@ def hazards_list(ctx: click.Context, unit: str | None, located_in: str | None, o
                  status: tuple[str, ...], open_only: bool, level: str | None, overdue: bool,
                  due_within: int | None, supervising_unit: str | None, listed: bool, text: str | None,
                  limit: int, fmt: str) -> None:
+    """按条件列出隐患（默认按整改时限排序，最多 100 条）。"""
     svc = _service(ctx)
     flt = _filter(svc, unit, located_in, official, status, open_only, level, overdue, due_within,
                   supervising_unit, listed, text, limit)
@@ -322,6 +374,7 @@ def _filter(svc: LedgerService, unit: str | None, located_in: str | None, offici
 @click.pass_context
 @_friendly
 def hazards_show(ctx: click.Context, number: str, fmt: str) -> None:
+    """显示一条隐患的全部信息和处理记录（NUMBER 为隐患编号）。"""
     view = _service(ctx).get(_actor(ctx), number)
     emit(view.to_dict(), fmt, _detail(view))
 
@@ -335,11 +388,11 @@ def hazards_show(ctx: click.Context, number: str, fmt: str) -> None:
 @click.option("--supervising-unit", help="变更督办单位（督办/管理员）。")
 @click.option("--listed/--not-listed", default=None, help="挂牌督办/取消挂牌（督办/管理员）。")
 @click.option("--description", help="修改隐患描述（督办/管理员）。")
-@click.option("--level", type=click.Choice(Level.ALL))
-@click.option("--location")
-@click.option("--category")
-@click.option("--measures")
-@click.option("--funds")
+@click.option("--level", type=click.Choice(Level.ALL), help="修改隐患等级（督办/管理员）。")
+@click.option("--location", help="修改具体位置。")
+@click.option("--category", help="修改隐患类别。")
+@click.option("--measures", help="修改整改措施。")
+@click.option("--funds", help="修改整改资金（元）。")
 @click.option("--version", "expected_version", type=int, help="只在隐患仍为该版本时修改（防止覆盖他人的更新）。")
 @format_option
 @click.pass_context
@@ -409,7 +462,7 @@ def hazards_extend(ctx: click.Context, number: str, to: str | None, reason: str 
 @click.option("--pass", "mode", flag_value="pass", help="复查通过并销号（督办/管理员）。")
 @click.option("--fail", "mode", flag_value="fail", help="复查不通过，退回整改（督办/管理员）。")
 @click.option("--note", required=True, help="整改情况 / 复查意见。")
-@click.option("--version", "expected_version", type=int)
+@click.option("--version", "expected_version", type=int, help="只在隐患仍为该版本时执行（防止覆盖他人的更新）。")
 @format_option
 @click.pass_context
 @_friendly
@@ -429,7 +482,7 @@ def hazards_review(ctx: click.Context, number: str, mode: str | None, note: str,
 @hazards.command("close")
 @click.argument("number")
 @click.option("--note", required=True, help="复查意见。")
-@click.option("--version", "expected_version", type=int)
+@click.option("--version", "expected_version", type=int, help="只在隐患仍为该版本时执行（防止覆盖他人的更新）。")
 @format_option
 @click.pass_context
 @_friendly
@@ -441,8 +494,8 @@ def hazards_close(ctx: click.Context, number: str, note: str, expected_version: 
 
 @hazards.command("reopen")
 @click.argument("number")
-@click.option("--reason", required=True)
-@click.option("--deadline", help="新的整改时限。")
+@click.option("--reason", required=True, help="重新打开的原因。")
+@click.option("--deadline", help="新的整改时限：日期或“N个工作日”。")
 @format_option
 @click.pass_context
 @_friendly
@@ -457,7 +510,8 @@ def hazards_reopen(ctx: click.Context, number: str, reason: str, deadline: str |
 @click.option("--document", required=True, help="文件名称，如 安全生产法。")
 @click.option("--article", help="条款，如 第四十一条。")
 @click.option("--excerpt", help="条文摘录。")
-@click.option("--kind", type=click.Choice(["law", "duty_rule"]), default="law", show_default=True)
+@click.option("--kind", type=click.Choice(["law", "duty_rule"]), default="law", show_default=True,
+              help="依据类型：law 法律条款，duty_rule 职责规则。")
 @format_option
 @click.pass_context
 @_friendly
@@ -475,7 +529,7 @@ def hazards_basis(ctx: click.Context, number: str, document: str, article: str |
 @click.pass_context
 @_friendly
 def hazards_import(ctx: click.Context, file: Path, dry_run: bool, fmt: str) -> None:
-    """导入隐患台账（.xlsx/.csv）：全部校验通过才导入，否则一条也不导入。"""
+    """从 FILE（.xlsx/.csv）导入隐患台账：全部校验通过才导入，否则一条也不导入。"""
     report = _service(ctx).import_hazards(_actor(ctx), file, dry_run=dry_run)
     data = {"ok": report.ok, **report.to_dict()}
     if report.problems:
@@ -492,17 +546,7 @@ def hazards_import(ctx: click.Context, file: Path, dry_run: bool, fmt: str) -> N
 
 @hazards.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--unit", help="整改责任单位（含下属单位）。")
-@click.option("--located-in")
-@click.option("--official")
-@click.option("--status", multiple=True, type=click.Choice(Status.ALL))
-@click.option("--open", "open_only", is_flag=True)
-@click.option("--level", type=click.Choice(Level.ALL))
-@click.option("--overdue", is_flag=True)
-@click.option("--due-within", type=click.IntRange(0, 3650))
-@click.option("--supervising-unit")
-@click.option("--listed", is_flag=True)
-@click.option("-q", "--text")
+@_filter_options
 @click.option("--title", help="表格标题（默认：<单位>安全生产隐患整改台账）。")
 @format_option
 @click.pass_context
@@ -511,7 +555,7 @@ def hazards_export(ctx: click.Context, file: Path, unit: str | None, located_in:
                    status: tuple[str, ...], open_only: bool, level: str | None, overdue: bool,
                    due_within: int | None, supervising_unit: str | None, listed: bool, text: str | None,
                    title: str | None, fmt: str) -> None:
-    """导出可打印的隐患整改台账（.xlsx）。"""
+    """把隐患整改台账导出为可打印的表格，写入 FILE（.xlsx）。"""
     from knowledge.ledger.exporter import write_ledger
 
     svc = _service(ctx)
@@ -547,27 +591,15 @@ def hazards_stats(ctx: click.Context, unit: str | None, period: str, chart: Path
     emit(data, fmt, text)
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _cell(value: object, width: int, left: bool = False) -> str:
-    text = str(value)
-    pad = " " * max(0, width - _width(text))
-    return text + pad if left else pad + text
-
-
 def _stats_text(r: StatsReport) -> str:
     head = f"{r.unit} 隐患整改统计（发现日期 {r.start} 至 {r.end}，截至 {r.as_of}）"
-    widths = (4, 24, 7, 7, 6, 7, 9, 8, 8, 13)
     names = ("排名", "单位", "隐患数", "未销号", "逾期", "已销号", "按期销号", "整改率", "逾期率", "平均整改天数")
-    lines = [head, "".join(_cell(n, w, i == 1) + " " for i, (n, w) in enumerate(zip(names, widths)))]
+    rows = []
     for row in r.rows + [r.total]:
         avg = "—" if row.avg_days_to_close is None else f"{row.avg_days_to_close:.1f}"
-        values = (row.rank or "—", row.unit, row.total, row.open, row.overdue, row.closed, row.closed_on_time,
-                  _pct(row.rectification_rate), _pct(row.overdue_rate), avg)
-        lines.append("".join(_cell(v, w, i == 1) + " " for i, (v, w) in enumerate(zip(values, widths))))
-    return "\n".join(lines)
+        rows.append((row.rank or "—", row.unit, row.total, row.open, row.overdue, row.closed, row.closed_on_time,
+                     _pct(row.rectification_rate), _pct(row.overdue_rate), avg))
+    return "\n".join([head, *table(names, rows, right=(0, *range(2, len(names))))])
 
 
 @hazards.command("template")
@@ -575,7 +607,7 @@ def _stats_text(r: StatsReport) -> str:
 @click.pass_context
 @_friendly
 def hazards_template(ctx: click.Context, file: Path) -> None:
-    """生成导入模板（.xlsx，含填写说明）。"""
+    """生成隐患台账导入模板（含填写说明），写入 FILE（.xlsx，如 模板.xlsx）。"""
     from knowledge.ledger.importer import write_template
 
     click.echo(f"已生成模板：{write_template(file)}")

@@ -5,9 +5,7 @@ import logging
 import sys
 
 import click
-from telegram.error import InvalidToken, NetworkError
 
-from bot.progress import TerminalProgress
 from bot.runtime import Runtime
 
 NO_TOKEN = """\
@@ -27,11 +25,13 @@ To try the assistant without Telegram, run:  safetybot chat
 
 @click.command()
 @click.option("--webhook", is_flag=True,
-              help="Receive updates by webhook (SAFETYBOT_WEBHOOK_URL/_LISTEN/_PORT/_SECRET) instead of long polling.")
-@click.option("-v", "--verbose", is_flag=True, help="Log Telegram traffic too.")
+              help="用 webhook 接收消息（需设置 SAFETYBOT_WEBHOOK_URL 等），默认用长轮询。")
+@click.option("-v", "--verbose", is_flag=True, help="日志中也记录与 Telegram 的每次通信。")
 @click.pass_context
 def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
-    """Start the Telegram bot."""
+    """启动 Telegram 机器人（需先设置 SAFETYBOT_TELEGRAM_TOKEN）。"""
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.telegram_bot.app import run_polling, run_webhook
 
     runtime: Runtime = ctx.obj
@@ -46,7 +46,6 @@ def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
     if not verbose:
         # httpx logs every long-poll request at INFO; that drowns the bot's own log.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    runtime.progress = TerminalProgress()
     click.echo(f"Starting the bot ({'webhook' if webhook else 'long polling'}); Ctrl+C stops it.", err=True)
     try:
         (run_webhook if webhook else run_polling)(runtime)

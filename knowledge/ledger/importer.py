@@ -14,9 +14,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet.worksheet import Worksheet
 
 from knowledge.ledger.errors import LedgerError
 from knowledge.textnorm import fullwidth_to_halfwidth
@@ -89,11 +86,13 @@ class Table:
 
 
 def _read_xlsx(path: Path) -> list[list[Any]]:
+    from openpyxl import load_workbook  # only when a workbook is read: it costs a third of a second
+
     try:
         wb = load_workbook(path, data_only=True)
     except Exception:  # noqa: BLE001 - any unreadable workbook gets the same polite answer
         raise LedgerError(f"无法打开表格“{path.name}”，请确认是有效的 .xlsx 文件。") from None
-    ws: Worksheet = wb.worksheets[0]
+    ws = wb.worksheets[0]
     grid = [list(r) for r in ws.iter_rows(values_only=True)]
     # Merged cells keep their value only in the top-left cell; copy it into the whole range,
     # which is what a reader of the printed ledger sees (e.g. one unit name spanning many rows).
@@ -216,6 +215,9 @@ TEMPLATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def write_template(path: Path) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     wb = Workbook()
     ws = wb.active
     ws.title = "隐患台账"

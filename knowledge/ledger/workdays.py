@@ -1,24 +1,39 @@
 """The Chinese working-day calendar and parsing of rectification deadlines.
 
 Working days are Monday–Friday, minus statutory holidays, plus the weekend days declared working
-days (调休) in the State Council General Office's yearly notice. The bundled file covers the
-published years; an administrator can add later years with a JSON file in the same format
-(``<data_dir>/ledger/holidays.json``). Counting into a year without a published schedule is
-refused rather than guessed, because a wrong deadline is worse than none.
+days (调休) in the State Council General Office's yearly notice. The schedules come from the
+``chinese-calendar`` package, which is updated with each year's notice (2004 onwards). For a year
+the installed package does not have yet, an administrator can add the notice with a JSON file
+(``<data_dir>/ledger/holidays.json`` or ``SAFETYBOT_HOLIDAY_FILE``; format below); for years the
+package has, the package wins. Counting into a year without a published schedule is refused
+rather than guessed, because a wrong deadline is worse than none.
+
+Override file format::
+
+    {"2027": {"source": "国务院办公厅关于2027年部分节假日安排的通知",
+              "holidays": [["2027-01-01", "2027-01-03", "元旦"], ...],
+              "workdays": ["2027-02-07", ...]}}
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 
 from knowledge.ledger.errors import LedgerError
 from knowledge.textnorm import fullwidth_to_halfwidth
 
-BUNDLED = "holidays_cn.json"
+log = logging.getLogger(__name__)
+
+# chinese-calendar names holidays in English.
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
 
 
 @dataclass
@@ -29,12 +44,27 @@ class HolidayCalendar:
 
     @classmethod
     def load(cls, *extra: Path) -> HolidayCalendar:
-        cal = cls()
-        bundled = resources.files("knowledge.ledger").joinpath("data", BUNDLED).read_text("utf-8")
-        cal.merge(json.loads(bundled))
+        """The published schedules of ``chinese-calendar``, plus override files for later years."""
+        cal = cls.from_package()
+        published = set(cal.years)
         for path in extra:
             if path and Path(path).is_file():
-                cal.merge(json.loads(Path(path).read_text("utf-8")))
+                data = json.loads(Path(path).read_text("utf-8"))
+                ignored = sorted(k for k in data if k.isdigit() and int(k) in published)
+                if ignored:
+                    log.info("%s: years %s are taken from chinese-calendar, not from this file", path, ignored)
+                cal.merge({k: v for k, v in data.items() if k not in ignored})
+        return cal
+
+    @classmethod
+    def from_package(cls) -> HolidayCalendar:
+        from chinese_calendar import constants
+
+        cal = cls()
+        for day, name in constants.holidays.items():
+            cal.holidays[day] = HOLIDAY_NAMES.get(name, name)
+        cal.workdays.update(constants.workdays)
+        cal.years.update(day.year for day in constants.holidays)
         return cal
 
     def merge(self, data: dict) -> None:
