@@ -22,6 +22,7 @@ from knowledge.ledger.models import Level, Role, Source, Status, UnitKind
 from knowledge.ledger.queries import HazardFilter
 from knowledge.ledger.statemachine import ACTION_LABELS
 from knowledge.ledger.views import HazardSummary, HazardView, StatsReport
+from knowledge.reminders.escalation import level_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -228,6 +229,9 @@ def _detail(v: HazardView) -> str:
                   f"{'：' + x.decision_note if x.decision_note else ''}" for x in v.extensions]
     if v.attachments:
         lines.append("附件：" + "、".join(f"{a.filename}（{a.size}字节）" for a in v.attachments))
+    if v.escalations:
+        lines.append("逾期升级：" + "；".join(f"{level_name(x.level)} {x.fired_on}（{x.recipients or '—'}）"
+                                          for x in v.escalations))
     lines.append("处理记录：")
     for e in v.history:
         arrow = f" {e.from_status or ''}→{e.to_status}" if e.from_status != e.to_status else ""

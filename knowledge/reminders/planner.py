@@ -421,13 +421,17 @@ class _Planner:
                     total[1] += int(soon or 0)
                     total[2] += int(over or 0)
                     total[3] += int(listed or 0)
-        overdue: dict[int, list[ReminderItem]] = defaultdict(list)
+        # 通报 order: by responsible unit (the hierarchy's order), official, longest overdue first.
+        overdue: dict[int, list[tuple[tuple, ReminderItem]]] = defaultdict(list)
         for item in items.values():
             if item.deadline >= self.day:
                 continue
-            for anc in self.units[item.responsible_unit_id].ancestors():
+            entry = self._reminder_item(item, Urgency.OVERDUE)
+            unit = self.units[item.responsible_unit_id]
+            key = (unit.path, entry.responsible_official or "", -entry.working_days, entry.number)
+            for anc in unit.ancestors():
                 if anc in linked:
-                    overdue[anc].append(self._reminder_item(item, Urgency.OVERDUE))
+                    overdue[anc].append((key, entry))
         out = []
         for uid in sorted(linked, key=lambda u: self.units[u].path):
             unit = self.units[uid]
@@ -442,8 +446,7 @@ class _Planner:
                         f"{unit.name}（{dest.kind} 群 {dest.address}）", self.undeliverable[dest]))
                 else:
                     dests.append(dest)
-            listed = sorted(overdue.get(uid, []), key=lambda x: (
-                x.responsible_unit, x.responsible_official or "", -x.working_days, x.number))
+            listed = [entry for _, entry in sorted(overdue.get(uid, []), key=lambda x: x[0])]
             out.append(Reminder(self.day, ReminderKind.DIGEST,
                                 Recipient(RecipientKind.GROUP, unit.name, unit_id=uid, destinations=tuple(dests)),
                                 tuple(listed), counts=c, all_clear=clear))
