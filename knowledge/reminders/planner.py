@@ -67,6 +67,7 @@ from knowledge.reminders.models import Acknowledgement, Escalation
 UNBOUND = "未绑定"
 NOBODY_TO_ESCALATE = "无人可接收升级提醒"
 _KIND_ORDER = {kind: i for i, kind in enumerate(ReminderKind)}
+_RANK = {urgency: urgency.rank for urgency in Urgency}
 
 
 @dataclass
@@ -148,6 +149,7 @@ class _Planner:
     def __init__(self, s: Session, settings: Settings, day: date, counter: WorkdayCounter, working: bool) -> None:
         self.s, self.settings, self.day, self.days, self.working = s, settings, day, counter, working
         self.horizon = counter.add(day, settings.reminder_due_soon_days)
+        self.nudge = self._nudge_day()
         self.units = {r.id: _UnitRow(r.id, r.name, r.path, r.parent_id)
                       for r in s.execute(select(Unit.id, Unit.name, Unit.path, Unit.parent_id))}
         self.officials: dict[int, _OfficialRow] = {}
@@ -169,6 +171,10 @@ class _Planner:
         self.escalated: dict[int, dict[str, ReminderItem]] = defaultdict(dict)
         self.no_escalation_target: list[str] = []
         self._item_cache: dict[tuple, ReminderItem] = {}
+        self._people: dict[tuple, list[_OfficialRow]] = {}
+        self._steps: dict[tuple, tuple[str, ...]] = {}
+        self._timings: dict[date, int] = {}
+        self._raw_overdue: dict[date, int] = {}
 
     # ------------------------------------------------------------------ selection (SQL)
     def _nudge_day(self) -> bool:
@@ -189,7 +195,7 @@ class _Planner:
                     items[r[0]] = _Item(*r)
 
         load(select(*_ITEM_COLUMNS).where(IS_OPEN, Hazard.deadline <= self.horizon))
-        if self._nudge_day():
+        if self.nudge:
             load(select(*_ITEM_COLUMNS).where(IS_OPEN, Hazard.listed_supervision.is_(True),
                                               Hazard.deadline > self.horizon))
         pending = set(s.execute(
@@ -220,7 +226,19 @@ class _Planner:
         return items, pending, review_since
 
     # ------------------------------------------------------------------ people
+    # Who receives an item depends only on its official and units, which many items share: the
+    # public methods memoise on those keys so a million-item day does the walking once per key.
+    def _memo(self, key: tuple, compute) -> list[_OfficialRow]:  # type: ignore[no-untyped-def]
+        found = self._people.get(key)
+        if found is None:
+            found = self._people[key] = compute()
+        return found
+
     def _responsible(self, item: _Item) -> list[_OfficialRow]:
+        return self._memo(("r", item.responsible_official_id, item.responsible_unit_id),
+                          lambda: self._find_responsible(item))
+
+    def _find_responsible(self, item: _Item) -> list[_OfficialRow]:
         """The item's official; when it has none (or they left), the responsible unit's officials,
         or failing those its supervisors and admins."""
         official = self.officials.get(item.responsible_official_id or -1)
@@ -258,9 +276,13 @@ class _Planner:
 
     def _supervisors(self, item: _Item) -> list[_OfficialRow]:
         """Who decides extensions and reviews: level-1 people, else the nearest admins above."""
-        return self._first_level(item) or self._climb(self._above_base(item))
+        return self._level(item, 1)
 
     def _level(self, item: _Item, level: int) -> list[_OfficialRow]:
+        return self._memo((level, item.responsible_official_id, item.responsible_unit_id, item.supervising_unit_id),
+                          lambda: self._find_level(item, level))
+
+    def _find_level(self, item: _Item, level: int) -> list[_OfficialRow]:
         above = self._above_base(item)
         if level == 1:
             return self._first_level(item) or self._climb(above)
@@ -270,6 +292,14 @@ class _Planner:
 
     # ------------------------------------------------------------------ items
     def _actions(self, official: _OfficialRow, item: _Item, pending: bool) -> tuple[str, ...]:
+        key = (official.id, item.responsible_official_id == official.id,
+               item.responsible_unit_id == official.unit_id, item.supervising_unit_id, item.status, pending)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = self._find_actions(official, item, pending)
+        return found
+
+    def _find_actions(self, official: _OfficialRow, item: _Item, pending: bool) -> tuple[str, ...]:
         """What the recipient's buttons may offer, by the ledger's own permission rules
         (the same answer as ``LedgerService.offered_steps``, plus deciding a pending extension)."""
         actor = self.actors[official.id]
@@ -286,10 +316,15 @@ class _Planner:
         return tuple(steps)
 
     def _timing(self, item: _Item) -> int:
-        if item.deadline < self.day:
-            # At least 1: planning a holiday (reminder_workdays_only off) still says "overdue".
-            return max(1, self.days.between(item.deadline, self.day))
-        return self.days.between(self.day, item.deadline)
+        found = self._timings.get(item.deadline)
+        if found is None:
+            if item.deadline < self.day:
+                # At least 1: planning a holiday (reminder_workdays_only off) still says "overdue".
+                found = max(1, self.days.between(item.deadline, self.day))
+            else:
+                found = self.days.between(self.day, item.deadline)
+            self._timings[item.deadline] = found
+        return found
 
     def _reminder_item(self, item: _Item, urgency: Urgency, actions: tuple[str, ...] = (),
                        level: int | None = None) -> ReminderItem:
@@ -312,7 +347,9 @@ class _Planner:
     def _give(self, box: dict[int, dict[str, ReminderItem]], official: _OfficialRow, entry: ReminderItem) -> None:
         mine = box[official.id]
         held = mine.get(entry.number)
-        if held is None or _sort_key(entry) < _sort_key(held):
+        if held is None:
+            mine[entry.number] = entry
+        elif held is not entry and _sort_key(entry) < _sort_key(held):
             mine[entry.number] = entry
 
     # ------------------------------------------------------------------ the plan
@@ -341,7 +378,7 @@ class _Planner:
                     self._give(self.daily, official, self._reminder_item(
                         item, why, self._actions(official, item, decision)))
             if item.deadline < self.day:
-                overdue = self.days.between(item.deadline, self.day)
+                overdue = self._overdue_days(item.deadline)
                 for level, after in enumerate(thresholds, 1):
                     when = fired.get((item.id, level))
                     if overdue < after or (when is not None and when != self.day):
@@ -357,6 +394,12 @@ class _Planner:
         reminders += self._digests(items)
         return self._finish(reminders, self._unreachable(reminders))
 
+    def _overdue_days(self, deadline: date) -> int:
+        found = self._raw_overdue.get(deadline)
+        if found is None:
+            found = self._raw_overdue[deadline] = self.days.between(deadline, self.day)
+        return found
+
     def _own_urgency(self, item: _Item) -> Urgency | None:
         if item.deadline < self.day:
             return Urgency.OVERDUE
@@ -364,7 +407,7 @@ class _Planner:
             return Urgency.DUE_TODAY
         if item.deadline <= self.horizon:
             return Urgency.DUE_SOON
-        if item.listed_supervision and self._nudge_day():
+        if item.listed_supervision and self.nudge:
             return Urgency.WEEKLY_LISTED
         return None
 
@@ -498,7 +541,7 @@ def _flag(condition):  # type: ignore[no-untyped-def]
 def _sort_key(item: ReminderItem) -> tuple:
     """Most urgent first: by urgency, then the longest overdue / the nearest deadline, then number."""
     days = -item.working_days if item.urgency == Urgency.OVERDUE else item.working_days
-    return (item.urgency.rank, days, item.deadline, item.number)
+    return (_RANK[item.urgency], days, item.deadline, item.number)
 
 
 def _unique(people: Iterable[_OfficialRow]) -> list[_OfficialRow]:
