@@ -71,14 +71,15 @@ def plan_once(url: str, schema: str) -> None:
     engine = make_engine(url, schema=schema)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=url, load_bundled=False, _env_file=None)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         plan = plan_day(session_factory(engine), settings, PLAN_DAY)
-        took = time.perf_counter() - start
+        took, cpu_end = time.perf_counter() - start, time.process_time()
     kinds = Counter(r.kind.value for r in plan.reminders)
     entries = Counter(r.kind.value for r in plan.reminders for _ in r.items)
     print(json.dumps({
         "seconds": round(took, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_seconds": round(cpu_end - cpu_start, 2),
         "reminders": dict(kinds), "item_entries": dict(entries),
         "distinct_items": len({i.number for r in plan.reminders for i in r.items}),
         "unreachable": len(plan.unreachable),
@@ -95,6 +96,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     ap.add_argument("--reuse", action="store_true", help="plan on a kept schema, do not load")
+    ap.add_argument("--steady", action="store_true",
+                    help="also plan a steady-state day: levels already fired yesterday for every overdue item")
     ap.add_argument("--plan-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plan_only:
@@ -119,14 +122,25 @@ def main() -> None:
             finally:
                 raw.close()
                 engine.dispose()
-        for run in range(1, args.runs + 1):
-            out = subprocess.run([sys.executable, __file__, "--plan-only", "--url", args.url,
-                                  "--schema", args.schema], capture_output=True, text=True, check=True)
-            figures = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"plan {PLAN_DAY} run {run}: {figures['seconds']:.2f} s, peak RSS {figures['peak_rss_mb']} MB "
-                  f"(targets < 10 s, < 500 MB); reminders {figures['reminders']}; "
-                  f"item entries {figures['item_entries']}; distinct items {figures['distinct_items']:,}; "
-                  f"unreachable entries {figures['unreachable']}")
+        scenarios = [("first day (no level fired yet)", False)] + ([("steady state", True)] if args.steady else [])
+        for label, steady in scenarios:
+            engine = make_engine(args.url, schema=args.schema)
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM reminder_escalations"))
+                if steady:
+                    conn.execute(text(
+                        "INSERT INTO reminder_escalations (hazard_id, level, fired_on, at) "
+                        "SELECT id, lvl, CAST(:day AS date) - 1, now() FROM ledger_hazards, (VALUES (1), (2)) v(lvl) "
+                        "WHERE status <> '已销号' AND deadline < :day"), {"day": PLAN_DAY})
+            engine.dispose()
+            for run in range(1, args.runs + 1):
+                out = subprocess.run([sys.executable, __file__, "--plan-only", "--url", args.url,
+                                      "--schema", args.schema], capture_output=True, text=True, check=True)
+                f = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"plan {PLAN_DAY}, {label}, run {run}: {f['seconds']:.2f} s wall, {f['cpu_seconds']:.2f} s CPU "
+                      f"of the planning process, peak RSS {f['peak_rss_mb']} MB (targets < 10 s, < 500 MB); "
+                      f"reminders {f['reminders']}; item entries {f['item_entries']}; "
+                      f"distinct items {f['distinct_items']:,}; unreachable entries {f['unreachable']}")
     finally:
         if not args.keep:
             with admin_engine.begin() as conn:

@@ -253,7 +253,7 @@ def test_acknowledgement_is_recorded_once_and_shown_to_supervisors(org):
     assert reminders.acknowledge(org.zhang, n, WED) is False
     view = org.svc.get(org.admin, n)
     assert view.version == version                         # other buttons of the reminder stay valid
-    assert [e.note for e in view.history if e.action == "acknowledge"] == ["2026-03-04 已知悉"]
+    assert [e.note for e in view.history if e.action == "acknowledge"] == ["2026-03-04的提醒"]
     p = plan(org, WED)
     escalated = of(p, ReminderKind.ESCALATION, "李四").items[0]
     assert (escalated.acknowledged_on, escalated.acknowledged_by) == (WED, "张三")
