@@ -176,6 +176,8 @@ class _Planner:
         self._steps: dict[tuple, tuple[str, ...]] = {}
         self._timings: dict[date, int] = {}
         self._raw_overdue: dict[date, int] = {}
+        self._raw_waits: dict[date, int] = {}
+        self._linked_above: dict[int, list[int]] = {}   # unit id -> linked units at or above it
 
     # ------------------------------------------------------------------ selection (SQL)
     def _nudge_day(self) -> bool:
@@ -191,7 +193,8 @@ class _Planner:
         s, items = self.s, {}
 
         def load(stmt) -> None:  # type: ignore[no-untyped-def]
-            for r in self.db.execute(stmt):
+            # Streamed in batches: the whole result is never held as one client-side buffer.
+            for r in self.db.execution_options(yield_per=20_000).execute(stmt):
                 if r[0] not in items:
                     items[r[0]] = _Item(*r)
 
@@ -351,14 +354,14 @@ class _Planner:
         fired = self._fired(items)
         for hid in sorted(items):
             self._plan_item(items[hid], hid in pending, review_since.get(hid), fired)
-        del items, fired
+        del items, fired  # the entries hold what is needed
         reminders = self._official_reminders(ReminderKind.DAILY, self.daily)
         reminders += self._official_reminders(ReminderKind.ESCALATION, self.escalated)
         reminders += self._digests()
         return self._finish(reminders, self._unreachable(reminders))
 
     def _plan_item(self, item: _Item, pending: bool, review_since: date | None,
-                   fired: dict[tuple[int, int], date]) -> None:
+                   fired: dict[int, int]) -> None:
         """One item's entries: its people's daily list, escalations, digests. Entries with equal
         content are one shared object (memory: a large day has about a million entries)."""
         made: dict[tuple, ReminderItem] = {}
@@ -376,8 +379,7 @@ class _Planner:
         if urgency is not None:
             for official in self._responsible(item):
                 mine[official.id] = entry(urgency, self._actions(official, item, pending))
-        waiting = review_since is not None and (
-            self.days.between(review_since, self.day) > self.settings.reminder_review_wait_days)
+        waiting = review_since is not None and self._waited(review_since) > self.settings.reminder_review_wait_days
         if pending or waiting:
             why = Urgency.AWAITING_DECISION if pending else Urgency.AWAITING_REVIEW
             for official in self._supervisors(item):
@@ -392,8 +394,7 @@ class _Planner:
         overdue = self._overdue_days(item.deadline)
         escalated: dict[int, ReminderItem] = {}   # the highest level wins when one person is on several
         for level, after in enumerate(self.settings.escalate_after_days, 1):
-            when = fired.get((item.id, level))
-            if overdue < after or (when is not None and when != self.day):
+            if overdue < after or fired.get(item.id, 0) & (1 << level):
                 continue
             people = self._level(item, level)
             if not people:
@@ -402,11 +403,20 @@ class _Planner:
                 escalated[official.id] = entry(Urgency.OVERDUE, self._actions(official, item, pending), level)
         for oid, found in escalated.items():
             self.escalated[oid].append(found)
-        linked = [anc for anc in self.units[item.responsible_unit_id].ancestors() if anc in self.links]
+        linked = self._linked_above.get(item.responsible_unit_id)
+        if linked is None:
+            unit = self.units[item.responsible_unit_id]
+            linked = self._linked_above[unit.id] = [anc for anc in unit.ancestors() if anc in self.links]
         if linked:
             plain = entry(Urgency.OVERDUE)
             for anc in linked:
                 self.digest_overdue[anc].append((item.responsible_unit_id, plain))
+
+    def _waited(self, since: date) -> int:
+        found = self._raw_waits.get(since)
+        if found is None:
+            found = self._raw_waits[since] = self.days.between(since, self.day)
+        return found
 
     def _overdue_days(self, deadline: date) -> int:
         found = self._raw_overdue.get(deadline)
@@ -435,11 +445,17 @@ class _Planner:
                 latest[hid] = (day, _person(actor))
         return latest
 
-    def _fired(self, items: dict[int, _Item]) -> dict[tuple[int, int], date]:
-        rows = self.db.execute(select(Escalation.hazard_id, Escalation.level, Escalation.fired_on)
-                              .join(Hazard, Hazard.id == Escalation.hazard_id)
-                              .where(IS_OPEN, Hazard.deadline < self.day))
-        return {(hid, level): on for hid, level, on in rows if hid in items}
+    def _fired(self, items: dict[int, _Item]) -> dict[int, int]:
+        """Levels fired on an earlier day, as a bit mask per item. Levels recorded today still
+        count as due, so planning the same day again gives the same plan."""
+        fired: dict[int, int] = {}
+        rows = self.db.execution_options(yield_per=20_000).execute(
+            select(Escalation.hazard_id, Escalation.level).join(Hazard, Hazard.id == Escalation.hazard_id)
+            .where(IS_OPEN, Hazard.deadline < self.day, Escalation.fired_on < self.day))
+        for hid, level in rows:
+            if hid in items:
+                fired[hid] = fired.get(hid, 0) | (1 << level)
+        return fired
 
     def _recipient(self, official: _OfficialRow) -> Recipient:
         return Recipient(RecipientKind.OFFICIAL, official.name, official.id, official.unit_id, official.phone,
