@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,11 @@ UNBOUND = "未绑定"
 NOBODY_TO_ESCALATE = "无人可接收升级提醒"
 _KIND_ORDER = {kind: i for i, kind in enumerate(ReminderKind)}
 _RANK = {urgency: urgency.rank for urgency in Urgency}
+_ENTRY_FIELDS = ("number", "description", "deadline", "urgency", "working_days", "responsible_unit",
+                 "responsible_official", "responsible_phone", "status", "listed_supervision", "escalation_level",
+                 "version", "actions", "acknowledged_on", "acknowledged_by")
+if tuple(f.name for f in fields(ReminderItem))[:len(_ENTRY_FIELDS)] != _ENTRY_FIELDS:  # pragma: no cover
+    raise ImportError("ReminderItem's field order changed: update the planner's positional construction")
 
 
 @dataclass
@@ -330,18 +335,14 @@ class _Planner:
             self._timings[item.deadline] = found
         return found
 
-    def _item_fields(self, item: _Item) -> dict:
-        """The fields of an item's entries that do not depend on the recipient."""
+    def _item_fields(self, item: _Item) -> tuple:
+        """The fields of an item's entries that do not depend on the recipient, in the order of
+        ``_ENTRY_FIELDS``."""
         official = self.officials.get(item.responsible_official_id or -1)
-        ack = self.acks.get(item.id)
-        return dict(
-            number=item.number, description=item.description, deadline=item.deadline,
-            working_days=self._timing(item), responsible_unit=self.units[item.responsible_unit_id].name,
-            responsible_official=official.name if official else None,
-            responsible_phone=official.phone if official else None, status=item.status,
-            listed_supervision=item.listed_supervision, version=item.version,
-            acknowledged_on=ack[0] if ack else None, acknowledged_by=ack[1] if ack else None,
-        )
+        ack = self.acks.get(item.id) or (None, None)
+        return (item.number, item.description, item.deadline, self._timing(item),
+                self.units[item.responsible_unit_id].name, official.name if official else None,
+                official.phone if official else None, item.status, item.listed_supervision, item.version, *ack)
 
     # ------------------------------------------------------------------ the plan
     def plan(self) -> DayPlan:
@@ -367,11 +368,16 @@ class _Planner:
         made: dict[tuple, ReminderItem] = {}
         fields = self._item_fields(item)
 
+        number, description, deadline, days, unit_name, name, phone, status, listed, version, ack_on, ack_by = fields
+
         def entry(urgency: Urgency, actions: tuple[str, ...] = (), level: int | None = None) -> ReminderItem:
             found = made.get((urgency, actions, level))
             if found is None:
+                # Positional: a frozen dataclass is slow to build from keywords, and a day can
+                # build a million of these. _ENTRY_FIELDS pins the order.
                 found = made[(urgency, actions, level)] = ReminderItem(
-                    urgency=urgency, actions=actions, escalation_level=level, **fields)
+                    number, description, deadline, urgency, days, unit_name, name, phone, status, listed, level,
+                    version, actions, ack_on, ack_by)
             return found
 
         mine: dict[int, ReminderItem] = {}   # official id -> the item's most urgent entry for them
