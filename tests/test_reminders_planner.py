@@ -280,3 +280,22 @@ def test_history_labels_read_in_chinese(org):
     from knowledge.ledger.statemachine import ACTION_LABELS
 
     assert ACTION_LABELS["acknowledge"] == "已知悉" and ACTION_LABELS["escalate"] == "逾期升级提醒"
+
+
+def test_reminder_settings_from_the_environment(monkeypatch):
+    from datetime import time
+
+    from pydantic import ValidationError
+
+    from knowledge.config import Settings
+
+    monkeypatch.setenv("SAFETYBOT_REMINDER_TIME", "8:30")
+    monkeypatch.setenv("SAFETYBOT_ESCALATE_AFTER_DAYS", "2, 6,10")
+    monkeypatch.setenv("SAFETYBOT_LISTED_WEEKLY_DAY", "Tuesday")
+    monkeypatch.setenv("SAFETYBOT_DIGEST_ALL_CLEAR", "false")
+    s = Settings(_env_file=None)
+    assert (s.reminder_time, s.reminder_cutoff, s.escalate_after_days) == (time(8, 30), time(20, 0), [2, 6, 10])
+    assert (s.listed_weekly_day, s.digest_all_clear, s.reminder_due_soon_days) == (2, False, 3)
+    monkeypatch.setenv("SAFETYBOT_ESCALATE_AFTER_DAYS", "5,1")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)

@@ -172,7 +172,8 @@ class _Planner:
         self.links = destinations_of_units(s)
         self.undeliverable_groups: list[Unreachable] = []
         self.acks: dict[int, tuple[date, str]] = {}
-        # Per recipient official: number -> item (most urgent kept); escalations separately.
+        # Per recipient official id: their entries (one per item), for DAILY and for ESCALATION;
+        # per linked unit id: (responsible unit id, entry) of the overdue items at or below it.
         self.daily: dict[int, list[ReminderItem]] = defaultdict(list)
         self.escalated: dict[int, list[ReminderItem]] = defaultdict(list)
         self.digest_overdue: dict[int, list[tuple[int, ReminderItem]]] = defaultdict(list)
@@ -195,7 +196,7 @@ class _Planner:
         return not any(self.days.is_workday(d) for d in earlier)
 
     def _select(self) -> tuple[dict[int, _Item], set[int], dict[int, date]]:
-        s, items = self.s, {}
+        items: dict[int, _Item] = {}
 
         def load(stmt) -> None:  # type: ignore[no-untyped-def]
             # Streamed in batches: the whole result is never held as one client-side buffer.
