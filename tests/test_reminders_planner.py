@@ -167,6 +167,9 @@ def test_both_escalation_levels_fire_once_each(org, sessions):
     escalate = [e for e in view.history if e.action == "escalate"]
     assert [e.changes["level"] for e in escalate] == [1, 2]
     assert "李四" in escalate[0].note and "周九" in escalate[1].note
+    from bot.telegram_bot.ledger.text import detail_lines
+
+    assert "逾期升级：一级 03-05；二级 03-11" in "\n".join(detail_lines(view))   # the /hazard detail
     with sessions() as s:
         audits = s.execute(select(AuditLog.detail).where(AuditLog.action == "hazard.escalate",
                                                          AuditLog.object_id == n)).scalars().all()
