@@ -9,7 +9,7 @@ import click
 from bot.progress import TerminalProgress
 from bot.runtime import Runtime
 from index.evaluation import evaluate_file
-from index.knowledge_base import IngestReport, QuestionError
+from index.knowledge_base import DUPLICATE_POLICIES, IngestReport, QuestionError
 from knowledge.models import DocStatus
 from knowledge.readers import IngestError
 
@@ -24,9 +24,12 @@ def _runtime(ctx: click.Context) -> Runtime:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--title", help="Document title (default: file name). Same title = new version.")
 @click.option("--kind", help="law / regulation / local_regulation / rule / policy / notice / speech / news / other")
+@click.option("--duplicate", type=click.Choice(list(DUPLICATE_POLICIES)), default="refuse",
+              help="Content already loaded under another title: refuse (default), replace it, or keep both.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind: str | None, fmt: str) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind: str | None, duplicate: str,
+           fmt: str) -> None:
     """Load documents (.md .txt .html .docx .pdf; UTF-8 or GBK) into the knowledge base."""
     from bot.cli import current_actor
 
@@ -34,7 +37,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind:
     reports, failed = [], 0
     for path in paths:
         try:
-            report = kb.ingest(path, current_actor(), title=title if len(paths) == 1 else None, kind=kind)
+            report = kb.ingest(path, current_actor(), title=title if len(paths) == 1 else None, kind=kind,
+                               duplicate=duplicate)
             reports.append(report.to_json())
             if fmt == "text":
                 click.echo(_describe(report))
@@ -52,6 +56,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind:
 def _describe(report: IngestReport) -> str:
     outcome = {"new": "新增", "replaced": "已替换旧版本", "unchanged": "内容未变化"}[report.outcome]
     line = f"✓ 《{report.title}》{outcome}：共 {report.passages} 段，新增 {report.added} 段，移除 {report.removed} 段"
+    if report.cleaning_summary():
+        line += f"\n  {report.cleaning_summary()}"
+    if report.replaced_duplicate:
+        line += f"\n  已替换内容相同的《{report.replaced_duplicate}》"
+    if report.duplicate_of:
+        line += f"\n  注意：与《{report.duplicate_of}》内容相同，两份都已保留"
     if report.problems:
         line += "\n  发现问题：\n" + "\n".join(f"  - {p}" for p in report.problems)
     return line
@@ -64,13 +74,16 @@ def docs(ctx: click.Context, fmt: str) -> None:
     """List loaded documents with their status."""
     rows = _runtime(ctx).knowledge.list_documents()
     data = [{"title": d.title, "kind": d.kind, "status": d.status, "jurisdiction": d.jurisdiction,
-             "version": d.version, "passages": n, "source": d.source_name, "loaded_at": d.loaded_at.isoformat(),
+             "version": d.version, "issuing_body": d.issuing_body,
+             "published_on": d.published_on.isoformat() if d.published_on else None, "passages": n,
+             "source": d.source_name, "loaded_at": d.loaded_at.isoformat(),
              "loaded_by": d.loaded_by, "bundled": d.bundled} for d, n in rows]
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for d in data:
-        click.echo(f"{d['title']}\t{d['status']}\t{d['kind']}\t{d['jurisdiction']}\t{d['passages']} 段\t{d['version'] or ''}")
+        click.echo(f"{d['title']}\t{d['status']}\t{d['kind']}\t{d['jurisdiction']}\t{d['passages']} 段\t"
+                   f"{d['version'] or d['published_on'] or ''}\t{d['issuing_body'] or ''}")
     click.echo(f"共 {len(data)} 份文件")
 
 

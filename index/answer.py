@@ -10,6 +10,7 @@ from index.tokenize import Tokenizer
 from knowledge.textnorm import normalize
 
 EXCERPT_CHARS = 160
+SKIP = "…"  # marks text left out of a quote
 RELATED = 4
 _ARTICLE_PREFIX = re.compile(r"^\s*第[0-9一二三四五六七八九十百千零〇]+[条條](?:之[一二三四五六七八九十]+)?\s*")
 _SENTENCES = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
@@ -52,22 +53,106 @@ class Answer:
                 "citations": [c.to_json() for c in self.citations]}
 
 
+_ENUMERATION_CUES = ("哪些", "哪几", "哪三", "哪两", "哪四", "哪五", "几个", "几项", "几类", "几种", "包括", "分别", "有什么", "列举")
+_CLAUSES = re.compile(r"[^，、：,:]+[，、：,:]?")
+
+
 def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EXCERPT_CHARS) -> str:
-    """The sentence(s) of ``text`` that share the most query terms, in their original order."""
+    """A quote of ``text`` around the sentence that shares the most query terms.
+
+    The quote is contiguous text grown from that sentence towards the better-matching
+    neighbour; a further matching sentence elsewhere is added after "…", never silently
+    joined. A question asking for a list ("哪些", "包括") gets room for the whole enumeration.
+    ``text`` is what users read (see ``knowledge.cleaning.readable``).
+    """
     body, sentences = _split_sentences(text, tokenizer)
     if not sentences:
-        return body[:limit]
-    scored = []
-    for i, (_, tokens) in enumerate(sentences):
-        scored.append((sum(w for t, w in query.terms.items() if t in tokens), i))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    chosen = [scored[0][1]]
-    for _, i in scored[1:]:
-        if sum(len(sentences[j][0]) for j in chosen) + len(sentences[i][0]) > limit:
+        return _clip(body, limit)
+    if any(cue in query.normalized for cue in _ENUMERATION_CUES):
+        limit *= 2
+    scores = [_score(tokens, query) for _, tokens in sentences]
+    pieces = [s for s, _ in sentences]
+    best = max(range(len(pieces)), key=lambda i: (scores[i], -i))
+    if len(pieces[best]) > limit:
+        return _clip_around(pieces[best], query, tokenizer, limit)
+    chosen = _grow(pieces, scores, best, limit)
+    used = sum(len(pieces[i]) for i in chosen)
+    # One more strongly matching sentence from elsewhere, marked as a skip.
+    rest = sorted((i for i in range(len(pieces)) if i not in chosen and scores[i] > 0),
+                  key=lambda i: (-scores[i], i))
+    for i in rest:
+        if scores[i] * 2 >= scores[best] and used + len(pieces[i]) + 1 <= limit:
+            chosen.add(i)
             break
-        chosen.append(i)
-    excerpt = "".join(sentences[i][0] for i in sorted(chosen))
-    return excerpt if len(excerpt) <= limit else excerpt[: limit - 1] + "…"
+    return _join(pieces, sorted(chosen))
+
+
+def _score(tokens: frozenset[str], query: AnalyzedQuery) -> float:
+    return sum(w for t, w in query.terms.items() if t in tokens)
+
+
+def _grow(pieces: list[str], scores: list[float], best: int, limit: int) -> set[int]:
+    lo = hi = best
+    used = len(pieces[best])
+    while True:
+        options = []
+        if lo > 0 and used + len(pieces[lo - 1]) <= limit:
+            options.append((scores[lo - 1], 0, lo - 1))
+        if hi + 1 < len(pieces) and used + len(pieces[hi + 1]) <= limit:
+            options.append((scores[hi + 1], 1, hi + 1))  # ties go forward: a rule reads on
+        if not options:
+            break
+        # Context without any query term is added only while the quote is still short.
+        score, _, i = max(options)
+        if score <= 0 and used >= limit // 2:
+            break
+        used += len(pieces[i])
+        lo, hi = min(lo, i), max(hi, i)
+    return set(range(lo, hi + 1))
+
+
+def _join(pieces: list[str], chosen: list[int]) -> str:
+    out = []
+    for n, i in enumerate(chosen):
+        if n and i != chosen[n - 1] + 1:
+            out.append(SKIP)
+        out.append(pieces[i])
+    return "".join(out)
+
+
+def _clip_around(sentence: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int) -> str:
+    """A long sentence: the clauses around its best-matching clause, "…" where cut."""
+    clauses = [c for c in _CLAUSES.findall(sentence) if c]
+    if len(clauses) <= 1:
+        return _clip(sentence, limit)
+    scores = [_score(frozenset(tokenizer.tokens(normalize(c))), query) for c in clauses]
+    best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
+    if len(clauses[best]) > limit:
+        return _clip(clauses[best], limit)
+    chosen = sorted(_grow(clauses, scores, best, limit - 2))
+    text = "".join(clauses[i] for i in chosen)
+    if chosen[0] > 0:
+        text = SKIP + text
+    if chosen[-1] < len(clauses) - 1:
+        text = text.rstrip("，、：,:") + SKIP
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + SKIP
+
+
+def clip_sentences(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The opening whole sentences of ``text`` up to ``limit`` characters, "…" when more follows."""
+    body = _ARTICLE_PREFIX.sub("", text).replace("\n", "")
+    if len(body) <= limit:
+        return body
+    out = ""
+    for sentence in _SENTENCES.findall(body):
+        if len(out) + len(sentence) > limit - 1:
+            break
+        out += sentence
+    return (out or body[: limit - 1]) + SKIP
 
 
 @lru_cache(maxsize=8192)

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from index.answer import Answer, Citation, best_sentences, compose, reference_answer
+from index.answer import Answer, Citation, best_sentences, clip_sentences, compose, reference_answer
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
 from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
@@ -27,9 +27,12 @@ from index.searcher import DocInfo, PassageInfo, Searcher
 from index.tokenize import Tokenizer
 from knowledge import documents
 from knowledge.config import Settings
+from knowledge.cleaning import BOILERPLATE_KINDS, readable
 from knowledge.db import transaction
+from knowledge.duplicates import find_duplicate
 from knowledge.models import DocStatus, Document, Passage
 from knowledge.numerals import format_article, parse_article_ref
+from knowledge.places import place_names
 from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
 from knowledge.readers import IngestError
 
@@ -57,9 +60,25 @@ class IngestReport:
     removed: int = 0
     embedded: int = 0
     problems: list[str] = field(default_factory=list)
+    boilerplate: dict[str, int] = field(default_factory=dict)  # removed lines by kind
+    garbled_runs: int = 0
+    repaired_runs: int = 0
+    replaced_duplicate: str | None = None  # the document this one replaced (--duplicate replace)
+    duplicate_of: str | None = None  # kept alongside a duplicate (--duplicate keep)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
+
+    def cleaning_summary(self) -> str:
+        """One line for the admin: what was taken out of the page (counts by kind)."""
+        parts = [f"{BOILERPLATE_KINDS.get(k, k)} {n} 行"
+                 for k, n in sorted(self.boilerplate.items(), key=lambda kv: -kv[1])]
+        if self.garbled_runs:
+            parts.append(f"乱码片段 {self.garbled_runs} 处（还原 {self.repaired_runs} 处）")
+        return "已去除：" + "，".join(parts) if parts else ""
+
+
+DUPLICATE_POLICIES = ("refuse", "replace", "keep")
 
 
 class QuestionError(ValueError):
@@ -118,7 +137,8 @@ class KnowledgeBase:
             docs = session.execute(select(Document.id, Document.title, Document.kind, Document.jurisdiction,
                                           Document.status)).all()
             passages = session.execute(select(Passage.id, Passage.document_id, Passage.path)).all()
-        self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT)
+        self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT,
+                                            place_names(d.jurisdiction))
                               for d in docs}
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
         vocab = self.store.keyword.terms()
@@ -136,17 +156,36 @@ class KnowledgeBase:
 
     # -- ingestion -----------------------------------------------------------------------
     def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None,
-               progress: Progress | None = None) -> IngestReport:
+               progress: Progress | None = None, duplicate: str = "refuse") -> IngestReport:
         """Parse, store and index one file. Raises IngestError with a user-facing message.
 
         ``progress`` is called from the calling thread at the 解析 / 向量化 / 写入索引 stages.
+        ``duplicate``: what to do when another title holds the same or nearly the same content:
+        refuse (IngestError), replace (the other document is removed) or keep (both stay).
         """
+        if duplicate not in DUPLICATE_POLICIES:
+            raise ValueError(duplicate)
         if progress:
             progress("解析", 0, 1)
         parsed = parse_document(path, title=title, kind=kind, max_bytes=self.settings.max_upload_bytes)
         if not any(not s.garbled for s in parsed.segments):
             raise IngestError("no_text", "文件中没有可用的正文（可能全部是乱码）。请检查文件编码后重新上传。")
-        return self._ingest_parsed(parsed, actor, progress=progress)
+        with self.sessions() as session:
+            twin = find_duplicate(session, parsed)
+        if twin is not None and duplicate == "refuse":
+            how = "相同" if twin.identical else f"几乎相同（相似度 {twin.similarity:.0%}）"
+            raise IngestError(
+                "duplicate",
+                f"《{parsed.title}》的内容与已载入的《{twin.title}》{how}，未重复载入。"
+                f"如要用它替换《{twin.title}》，请加 --duplicate replace；确需两份都保留，请加 --duplicate keep。",
+            )
+        report = self._ingest_parsed(parsed, actor, progress=progress)
+        if twin is not None and duplicate == "replace":
+            self.remove(twin.title, actor)
+            report.replaced_duplicate = twin.title
+        elif twin is not None:
+            report.duplicate_of = twin.title
+        return report
 
     def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False,
                        progress: Progress | None = None) -> IngestReport:
@@ -176,7 +215,8 @@ class KnowledgeBase:
         return IngestReport(
             title=parsed.title, source=parsed.source_name, outcome=result.outcome,
             passages=len(parsed.segments), added=len(result.added), removed=len(result.removed),
-            embedded=embedded, problems=list(parsed.problems),
+            embedded=embedded, problems=list(parsed.problems), boilerplate=dict(parsed.boilerplate),
+            garbled_runs=parsed.garbled_runs, repaired_runs=parsed.repaired_runs,
         )
 
     def remove(self, title: str, actor: str) -> int | None:
@@ -242,13 +282,19 @@ class KnowledgeBase:
         with self.sessions() as session:
             rows = {p.id: (p, p.document) for p in session.scalars(select(Passage).where(Passage.id.in_(ids)))}
             out = []
+            seen: set[str] = set()
             for pid, score in ranked:
                 if pid not in rows:
                     continue
                 passage, doc = rows[pid]
+                # A copy of a passage (a repost kept alongside its original) is never cited twice.
+                key = "".join(passage.norm_text.split())
+                if key in seen:
+                    continue
+                seen.add(key)
                 out.append(Citation(
                     document=doc.title, article=passage.article, score=score,
-                    excerpt=best_sentences(passage.text, query, self.tokenizer), text=passage.text,
+                    excerpt=best_sentences(readable(passage.text), query, self.tokenizer), text=passage.text,
                     path=passage.path, passage_id=pid, label=_label(doc, self.settings.jurisdiction),
                 ))
         return out
@@ -271,7 +317,8 @@ class KnowledgeBase:
 
     def _full_citation(self, passage: Passage) -> Citation:
         doc = passage.document
-        return Citation(document=doc.title, article=passage.article, score=1.0, excerpt=passage.text[:160],
+        return Citation(document=doc.title, article=passage.article, score=1.0,
+                        excerpt=clip_sentences(readable(passage.text)),
                         text=passage.text, path=passage.path, passage_id=passage.id,
                         label=_label(doc, self.settings.jurisdiction))
 

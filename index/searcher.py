@@ -20,6 +20,7 @@ CANDIDATES = 100
 DENSE_FLOOR_RANK = 50  # dense scores are rescaled between this rank's score and the best
 
 MENTION_BOOST = 0.3
+PLACE_BOOST = 0.15  # a question naming 金坛 prefers documents about 金坛
 INTENT_BOOST = 0.06
 # Higher authority first: a statute outranks a regulation restating the same rule, and a local
 # regulation applies only in its own region.
@@ -35,6 +36,7 @@ class DocInfo:
     kind: str
     jurisdiction: str
     current: bool
+    places: tuple[str, ...] = ()  # full and short names of the place a local document is about
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class Searcher:
             bonus = 0.0
         if doc.title in query.documents:
             bonus += MENTION_BOOST
+        if doc.places and any(name in query.normalized for name in doc.places):
+            bonus += PLACE_BOOST
         if query.penalty and ("法律责任" in info.path or "罚则" in info.path):
             bonus += INTENT_BOOST
         if query.definition and "附则" in info.path:
