@@ -12,6 +12,7 @@ from knowledge.textnorm import normalize
 EXCERPT_CHARS = 160
 SKIP = "…"  # marks text left out of a quote
 RELATED = 4
+SECOND_PART_MARGIN = 0.25  # fused-score distance within which a second article may be quoted too
 _ARTICLE_PREFIX = re.compile(r"^\s*第[0-9一二三四五六七八九十百千零〇]+[条條](?:之[一二三四五六七八九十]+)?\s*")
 _SENTENCES = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
 
@@ -29,6 +30,11 @@ class Citation:
     path: str = ""
     passage_id: int = 0
     label: str = ""  # e.g. "北京市地方性法规", "已废止"
+    article_no: int | None = None  # for quoting two articles in the document's order
+
+    @property
+    def passage_order(self) -> tuple[int, int]:
+        return (self.article_no if self.article_no is not None else 1 << 30, self.passage_id)
 
     @property
     def reference(self) -> str:
@@ -53,7 +59,7 @@ class Answer:
                 "citations": [c.to_json() for c in self.citations]}
 
 
-_ENUMERATION_CUES = ("哪些", "哪几", "哪三", "哪两", "哪四", "哪五", "几个", "几项", "几类", "几种", "包括", "分别", "有什么", "列举")
+_ENUMERATION_CUES = ("哪些", "哪几", "哪三", "哪两", "哪四", "哪五", "几个", "几项", "几类", "几种", "包括", "分别", "列举")
 _CLAUSES = re.compile(r"[^，、：,:]+[，、：,:]?")
 
 
@@ -164,18 +170,49 @@ def _split_sentences(text: str, tokenizer: Tokenizer) -> tuple[str, tuple[tuple[
     return body, tuple((s, frozenset(tokenizer.tokens(normalize(s)))) for s in sentences)
 
 
-def compose(question: str, citations: list[Citation]) -> Answer:
+def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Tokenizer) -> Citation | None:
+    """A runner-up article of the same document that answers another part of the question:
+    "事故发生后多久要上报" is answered by the 1-hour rule for the unit (第九条) and the 2-hour rule
+    between levels (第十一条); quoting only one of them misleads."""
+    if len(citations) < 2:
+        return None
+    top = citations[0]
+
+    def covered(c: Citation) -> set[str]:
+        tokens = set(tokenizer.tokens(normalize(c.excerpt)))
+        return {t for t in query.terms if t in tokens}
+
+    mine = covered(top)
+    for c in citations[1:1 + RELATED]:
+        if c.document != top.document or c.article is None or c.article == top.article:
+            continue
+        if c.score < top.score - SECOND_PART_MARGIN:
+            continue
+        new = covered(c) - mine
+        if sum(query.terms[t] for t in new) >= 1.0:
+            return c
+    return None
+
+
+def compose(question: str, citations: list[Citation], also: Citation | None = None) -> Answer:
+    """The answer text: the best passage quoted (with ``also``, a second article answering another
+    part of the question, quoted after or before it in the document's order), then related ones."""
     if not citations:
         return Answer(question, f"{NOT_FOUND}\n{NOT_FOUND_HINT}", True, [])
     top = citations[0]
-    label = f"（{top.label}）" if top.label else ""
-    lines = [f"依据{top.reference}{label}：", f"“{top.excerpt}”"]
-    related = [c for c in citations[1 : 1 + RELATED]]
+    quoted = [top] if also is None else sorted([top, also], key=lambda c: c.passage_order)
+    lines = []
+    for n, c in enumerate(quoted):
+        label = f"（{c.label}）" if c.label else ""
+        lines.append(f"{'依据' if n == 0 else ''}{c.reference}{label}：")
+        lines.append(f"“{c.excerpt}”")
+    related = [c for c in citations[1:] if c is not also][:RELATED]
     if related:
         lines.append("")
         lines.append("相关条文：")
         lines.extend(f"· {c.reference}{f'（{c.label}）' if c.label else ''}" for c in related)
-    return Answer(question, "\n".join(lines), False, citations)
+    ordered = quoted + [c for c in citations if c not in quoted]
+    return Answer(question, "\n".join(lines), False, ordered)
 
 
 def reference_answer(question: str, citation: Citation) -> Answer:

@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from index.answer import Answer, Citation, best_sentences, clip_sentences, compose, reference_answer
+from index.answer import Answer, Citation, best_sentences, clip_sentences, compose, reference_answer, second_part
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
 from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
 from index.query_batcher import QueryBatcher
-from index.searcher import DocInfo, PassageInfo, Searcher
+from index.searcher import DocInfo, PassageInfo, Searcher, sector_of
 from index.tokenize import Tokenizer
 from knowledge import documents
 from knowledge.config import Settings
@@ -33,6 +33,7 @@ from knowledge.duplicates import find_duplicate
 from knowledge.models import DocStatus, Document, Passage
 from knowledge.numerals import format_article, parse_article_ref
 from knowledge.places import place_names
+from knowledge.textnorm import normalize
 from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
 from knowledge.readers import IngestError
 
@@ -46,6 +47,13 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # looser one counts only when the question uses work-safety vocabulary.
 RELEVANT_DENSE = 0.885
 RELEVANT_DENSE_DOMAIN = 0.78
+# A question phrase found verbatim in the best passage counts as an answer when it is at least
+# this long and built around a word no more common than this share of passages.
+KEY_PHRASE_CHARS = 3
+RARE_TERM_SHARE = 0.01
+RARE_TERM_MIN_DF = 3
+QUESTION_WORDS = frozenset({"什么", "怎么", "怎么样", "如何", "哪些", "哪里", "多少", "多久", "为什么", "是否", "可以",
+                            "需要", "要求", "规定", "有关", "哪个", "哪几", "几个"})
 SYNC_INTERVAL_S = 30.0
 EMBED_BATCH = 64  # windows per progress report while embedding an upload
 
@@ -138,7 +146,8 @@ class KnowledgeBase:
                                           Document.status)).all()
             passages = session.execute(select(Passage.id, Passage.document_id, Passage.path)).all()
         self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT,
-                                            place_names(d.jurisdiction))
+                                            place_names(d.jurisdiction),
+                                            sector_of(d.title) if d.kind in _STATUTES else None)
                               for d in docs}
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
         vocab = self.store.keyword.terms()
@@ -269,7 +278,35 @@ class KnowledgeBase:
             or (query.domain and top_dense >= RELEVANT_DENSE_DOMAIN)
             or bool(query.documents)
         )
-        return self._citations(query, [(r.passage_id, r.score) for r in ranked]), relevant
+        citations = self._citations(query, [(r.passage_id, r.score) for r in ranked])
+        if not relevant and citations:
+            with self._lock:
+                relevant = self._states_key_term(query, citations[0].text)
+        return citations, relevant
+
+    def _states_key_term(self, query: AnalyzedQuery, text: str) -> bool:
+        """Whether ``text`` contains, word for word, a distinctive phrase of the question (three
+        characters or more around a word that few passages use): "排名末位", "全覆盖排查". A text
+        that says what the question names answers it, however loosely the two embed."""
+        question = query.dense_text
+        body = normalize(readable(text))
+        rare_df = max(RARE_TERM_MIN_DF, int(len(self.store.keyword) * RARE_TERM_SHARE))
+        for token in set(self.tokenizer.tokens(question)):
+            if len(token) < 2 or token not in body or token in QUESTION_WORDS:
+                continue
+            if self.store.keyword.document_frequency(token) > rare_df:
+                continue
+            start = question.find(token)
+            if start < 0:
+                continue
+            lo, hi = start, start + len(token)
+            while lo > 0 and question[lo - 1:hi] in body:
+                lo -= 1
+            while hi < len(question) and question[lo:hi + 1] in body:
+                hi += 1
+            if hi - lo >= KEY_PHRASE_CHARS:
+                return True
+        return False
 
     def _top_dense(self, vector) -> float:  # type: ignore[no-untyped-def]
         vectors = self.store.vectors
@@ -296,6 +333,7 @@ class KnowledgeBase:
                     document=doc.title, article=passage.article, score=score,
                     excerpt=best_sentences(readable(passage.text), query, self.tokenizer), text=passage.text,
                     path=passage.path, passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                    article_no=passage.article_no,
                 ))
         return out
 
@@ -320,7 +358,7 @@ class KnowledgeBase:
         return Citation(document=doc.title, article=passage.article, score=1.0,
                         excerpt=clip_sentences(readable(passage.text)),
                         text=passage.text, path=passage.path, passage_id=passage.id,
-                        label=_label(doc, self.settings.jurisdiction))
+                        label=_label(doc, self.settings.jurisdiction), article_no=passage.article_no)
 
     def answer(self, question: str, k: int = 10) -> Answer:
         query = self.analyze(question)
@@ -334,7 +372,10 @@ class KnowledgeBase:
         citations, relevant = self._search(query, k)
         if not relevant:
             return compose(question, [])
-        return compose(question, citations)
+        return compose(question, citations, also=second_part(citations, query, self.tokenizer))
+
+
+_STATUTES = frozenset({"law", "regulation", "local_regulation", "rule", "judicial_interpretation"})
 
 
 def _label(doc: Document, jurisdiction: str | None) -> str:

@@ -7,11 +7,13 @@ score sum keeps a strong single-method hit on top while still rewarding agreemen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from index.index_store import IndexStore
 from index.query import AnalyzedQuery
+from index.tokenize import DATA_DIR
 from knowledge.documents import in_jurisdiction
 
 BM25_WEIGHT = 0.5
@@ -21,6 +23,9 @@ DENSE_FLOOR_RANK = 50  # dense scores are rescaled between this rank's score and
 
 MENTION_BOOST = 0.3
 PLACE_BOOST = 0.15  # a question naming 金坛 prefers documents about 金坛
+# A question that names no sector means the general rule: 安全生产法 第三十条 before the mine
+# regulation's article on the same subject.
+SECTOR_PRIOR = -0.06
 INTENT_BOOST = 0.06
 # Higher authority first: a statute outranks a regulation restating the same rule, and a local
 # regulation applies only in its own region.
@@ -37,6 +42,26 @@ class DocInfo:
     jurisdiction: str
     current: bool
     places: tuple[str, ...] = ()  # full and short names of the place a local document is about
+    sector: str | None = None  # e.g. "煤矿" for a document on one industry only (see sector_of)
+
+
+@lru_cache(maxsize=1)
+def _sectors() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    rows = []
+    for line in (DATA_DIR / "sectors.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            word, _, cues = line.partition("\t")
+            rows.append((word.strip(), tuple(c for c in cues.strip().split("|") if c)))
+    return tuple(rows)
+
+
+def sector_of(title: str) -> str | None:
+    """The industry a document is limited to, named in its title (煤矿安全生产条例 → 煤矿)."""
+    return next((word for word, _ in _sectors() if word in title), None)
+
+
+def names_a_sector(question: str) -> bool:
+    return any(cue in question for _, cues in _sectors() for cue in cues)
 
 
 @dataclass(frozen=True)
@@ -60,8 +85,9 @@ class Searcher:
         self.docs: dict[int, DocInfo] = {}
         self.passages: dict[int, PassageInfo] = {}
 
-    def prior(self, pid: int, query: AnalyzedQuery) -> float | None:
-        """Score adjustment for a passage; None when it must not be cited at all."""
+    def prior(self, pid: int, query: AnalyzedQuery, general: bool = False) -> float | None:
+        """Score adjustment for a passage; None when it must not be cited at all. ``general``:
+        the question names no sector, so sector-specific documents step back."""
         info = self.passages.get(pid)
         doc = self.docs.get(info.document_id) if info else None
         if info is None or doc is None or not doc.current:
@@ -76,6 +102,8 @@ class Searcher:
             bonus += MENTION_BOOST
         if doc.places and any(name in query.normalized for name in doc.places):
             bonus += PLACE_BOOST
+        if general and doc.sector and doc.title not in query.documents:
+            bonus += SECTOR_PRIOR
         if query.penalty and ("法律责任" in info.path or "罚则" in info.path):
             bonus += INTENT_BOOST
         if query.definition and "附则" in info.path:
@@ -100,8 +128,9 @@ class Searcher:
                 entry.score += part
                 entry.dense = score
         results = []
+        general = not names_a_sector(query.dense_text)
         for entry in fused.values():
-            bonus = self.prior(entry.passage_id, query)
+            bonus = self.prior(entry.passage_id, query, general)
             if bonus is None:
                 continue
             entry.score += bonus

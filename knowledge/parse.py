@@ -213,6 +213,8 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
         )
     naming = full_title or title
     resolved_kind = kind or guess_kind(title, full_title, display)
+    if resolved_kind == "other" and page.removed.get("meta"):
+        resolved_kind = "news"  # a page with a 作者/来源/发布时间 bar is a news item
     issuing_body = _issuing_body(naming, header_lines, display, resolved_kind)
     if issuing_body is None and page.source and resolved_kind not in _STATUTE_KINDS:
         issuing_body = readable(page.source)
@@ -279,7 +281,7 @@ def _jurisdiction(title: str, full_title: str | None, headline: str | None, disp
     place = document_place(*texts)
     if place is None:
         return region
-    if region != "全国" and not place.path.startswith(region[:2]):
+    if region != "全国" and region not in place.path:
         return region
     return place.path
 
@@ -364,7 +366,7 @@ def guess_kind(title: str, full_title: str | None, text: str = "") -> str:
         return "speech"
     if re.search(r"通知|通报|公告|通告|函$|批复", bare):
         return "notice"
-    if (re.search(r"新闻|报道|记者|召开|举行|举办|部署|调研|督导|暗访|发布会", bare)
+    if (re.search(r"新闻|报道|记者|召开|举行|举办|部署|调研|督导|暗访|发布会|约谈", bare)
             or re.search(r"记者|讯[（(]|讯\s|通讯员", head)):
         return "news"
     if re.search(r"意见|方案|规划|纲要|要点|计划|决定|措施|指引|指南", bare_name):
