@@ -273,7 +273,9 @@ def _jurisdiction(title: str, full_title: str | None, headline: str | None, disp
     """The region of a document: a province or city named at the start of its title, or for news,
     speeches and notices the division (from the gazetteer) that its title or lead paragraph names."""
     region = jurisdiction_of(title, full_title, kind)
-    if kind in _NATIONAL_KINDS:
+    # Statutes keep the region as their title names it ("深圳市"): that is what a deployment's
+    # SAFETYBOT_JURISDICTION is compared with.
+    if kind in _NATIONAL_KINDS or (region != "全国" and kind not in _PAGE_KINDS):
         return region
     texts = [to_simplified(t) for t in (title, full_title, headline) if t]
     if kind in _PAGE_KINDS:
