@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from index.query import AnalyzedQuery
@@ -12,7 +13,8 @@ from knowledge.textnorm import normalize
 EXCERPT_CHARS = 160
 SKIP = "…"  # marks text left out of a quote
 RELATED = 4
-SECOND_PART_MARGIN = 0.25  # fused-score distance within which a second article may be quoted too
+SECOND_PART_MARGIN = 0.4  # fused-score distance within which a second article may be quoted too
+SECOND_PART_PHRASE = 4
 _ARTICLE_PREFIX = re.compile(r"^\s*第[0-9一二三四五六七八九十百千零〇]+[条條](?:之[一二三四五六七八九十]+)?\s*")
 _SENTENCES = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
 
@@ -172,8 +174,11 @@ def _split_sentences(text: str, tokenizer: Tokenizer) -> tuple[str, tuple[tuple[
 
 def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Tokenizer) -> Citation | None:
     """A runner-up article of the same document that answers another part of the question:
-    "事故发生后多久要上报" is answered by the 1-hour rule for the unit (第九条) and the 2-hour rule
-    between levels (第十一条); quoting only one of them misleads."""
+    "事故发生后多久要上报" is answered by the 1-hour rule for the unit (第九条, which says "事故发生后"
+    word for word) and the 2-hour rule between levels (第十一条); quoting only one misleads.
+
+    The runner-up must cover question terms the first quote lacks and share a phrase of at
+    least SECOND_PART_PHRASE characters with the question."""
     if len(citations) < 2:
         return None
     top = citations[0]
@@ -183,15 +188,23 @@ def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Toke
         return {t for t in query.terms if t in tokens}
 
     mine = covered(top)
+    best: tuple[int, float, Citation] | None = None
     for c in citations[1:1 + RELATED]:
         if c.document != top.document or c.article is None or c.article == top.article:
             continue
         if c.score < top.score - SECOND_PART_MARGIN:
             continue
-        new = covered(c) - mine
-        if sum(query.terms[t] for t in new) >= 1.0:
-            return c
-    return None
+        gain = sum(query.terms[t] for t in covered(c) - mine)
+        phrase = _shared_phrase(query.dense_text, normalize(c.excerpt))
+        if gain >= 1.0 and phrase >= SECOND_PART_PHRASE and (best is None or (phrase, gain) > best[:2]):
+            best = (phrase, gain, c)
+    return best[2] if best else None
+
+
+def _shared_phrase(a: str, b: str) -> int:
+    """Length of the longest text that ``a`` and ``b`` share."""
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
 
 
 def compose(question: str, citations: list[Citation], also: Citation | None = None) -> Answer:
