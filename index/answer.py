@@ -1,6 +1,7 @@
 """Turning ranked passages into a cited answer, or an honest abstention."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -78,7 +79,8 @@ def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit:
         return _clip(body, limit)
     if any(cue in query.normalized for cue in _ENUMERATION_CUES):
         limit *= 2
-    scores = [_score(tokens, query) for _, tokens in sentences]
+    weights = _local_weights(query, [tokens for _, tokens in sentences])
+    scores = [sum(w for t, w in weights.items() if t in tokens) for _, tokens in sentences]
     pieces = [s for s, _ in sentences]
     best = max(range(len(pieces)), key=lambda i: (scores[i], -i))
     if len(pieces[best]) > limit:
@@ -93,6 +95,18 @@ def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit:
             chosen.add(i)
             break
     return _join(pieces, sorted(chosen))
+
+
+def _local_weights(query: AnalyzedQuery, sentences: list[frozenset[str]]) -> dict[str, float]:
+    """Query term weights scaled by how rare each term is among the passage's sentences: in a
+    report on a fire every sentence says 火灾, only one says 起因."""
+    n = len(sentences)
+    out = {}
+    for term, weight in query.terms.items():
+        df = sum(1 for tokens in sentences if term in tokens)
+        if df:
+            out[term] = weight * math.log(1 + n / df)
+    return out
 
 
 def _score(tokens: frozenset[str], query: AnalyzedQuery) -> float:
