@@ -128,7 +128,8 @@ class Searcher:
                 entry.score += part
                 entry.dense = score
         results = []
-        general = not names_a_sector(query.dense_text)
+        # Expansions count: "work-related injury" names 工伤 as much as 工伤 does.
+        general = not names_a_sector(query.dense_text + " " + " ".join(query.terms))
         for entry in fused.values():
             bonus = self.prior(entry.passage_id, query, general)
             if bonus is None:

@@ -444,4 +444,13 @@ def readable(text: str) -> str:
     Simplified (the chat is Simplified Chinese). The untouched original stays in the database."""
     from knowledge.garbled import clean_runs
 
-    return to_simplified(clean_runs(strip_pinyin(text), placeholder=SKIPPED)[0])
+    cleaned = clean_runs(strip_pinyin(text), placeholder=SKIPPED)[0]
+    return to_simplified(_LOST_BETWEEN_HAN.sub(LOST_CHAR, cleaned))
+
+
+# A single "?" between Chinese characters is a character lost in a code-page conversion (a
+# quotation mark, or a word's character); "□" is how Chinese print marks an illegible character.
+LOST_CHAR = "□"
+_LOST_BETWEEN_HAN = re.compile(
+    rf"(?<=[{HAN}，、])(?<![吗呢吧么啊呀嘛谁哪几样何少久])\?(?=[{HAN}“”])|(?<=[{HAN}])(?<![吗呢吧么啊呀嘛谁哪几样何少久])\?(?=[，。、；])"
+)

@@ -169,3 +169,8 @@ def test_excerpt_is_contiguous_and_marks_skips(analyzer: QueryAnalyzer) -> None:
     excerpt = best_sentences(text, analyzer.analyze("考核排名和违规充电"), Tokenizer(), limit=60)
     # Two sentences that are not adjacent are never joined silently.
     assert excerpt.endswith("区安委办每季度对各镇进行考核排名。…电动自行车违规充电要严查。")
+
+
+def test_a_lost_character_is_shown_as_a_box_not_a_question_mark() -> None:
+    assert readable("确保?关键时刻拿得出、用得上?。") == "确保□关键时刻拿得出、用得上□。"
+    assert readable("这是什么?好的") == "这是什么?好的"  # a real question keeps its mark
