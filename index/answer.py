@@ -80,7 +80,7 @@ def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit:
     if any(cue in query.normalized for cue in _ENUMERATION_CUES):
         limit *= 2
     weights = _local_weights(query, [tokens for _, tokens in sentences])
-    scores = [sum(w for t, w in weights.items() if t in tokens) for _, tokens in sentences]
+    scores = [_sentence_score(tokens, weights) for _, tokens in sentences]
     pieces = [s for s, _ in sentences]
     best = max(range(len(pieces)), key=lambda i: (scores[i], -i))
     if len(pieces[best]) > limit:
@@ -107,6 +107,12 @@ def _local_weights(query: AnalyzedQuery, sentences: list[frozenset[str]]) -> dic
         if df:
             out[term] = weight * math.log(1 + n / df)
     return out
+
+
+def _sentence_score(tokens: frozenset[str], weights: dict[str, float]) -> float:
+    matched = [t for t in weights if t in tokens]
+    # "火灾事故" and its parts "火灾", "事故" are one match, not three.
+    return sum(weights[t] for t in matched if not any(t != o and t in o for o in matched))
 
 
 def _score(tokens: frozenset[str], query: AnalyzedQuery) -> float:

@@ -332,7 +332,7 @@ class KnowledgeBase:
                 out.append(Citation(
                     document=doc.title, article=passage.article, score=score,
                     excerpt=best_sentences(readable(passage.text), query, self.tokenizer), text=passage.text,
-                    path=passage.path, passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                    path=readable(passage.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
                     article_no=passage.article_no,
                 ))
         return out
@@ -357,7 +357,7 @@ class KnowledgeBase:
         doc = passage.document
         return Citation(document=doc.title, article=passage.article, score=1.0,
                         excerpt=clip_sentences(readable(passage.text)),
-                        text=passage.text, path=passage.path, passage_id=passage.id,
+                        text=passage.text, path=readable(passage.path), passage_id=passage.id,
                         label=_label(doc, self.settings.jurisdiction), article_no=passage.article_no)
 
     def answer(self, question: str, k: int = 10) -> Answer:

@@ -159,3 +159,10 @@ def mostly_garbled(text: str) -> bool:
         return False
     damaged = sum(len(_MEANINGFUL.findall(text[r.start:r.end])) + text.count("?", r.start, r.end) for r in runs)
     return total - min(damaged, total) < max(6, total / 3)
+
+
+def clean_length(text: str) -> int:
+    """Length of ``text`` as read: no pinyin annotations, no garbled runs."""
+    from knowledge.cleaning import strip_pinyin
+
+    return len(clean_runs(strip_pinyin(text), placeholder="")[0])

@@ -191,12 +191,13 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
     if headline and headline == _hint_title(raw.title_hint):
         headline = _hint_title(raw.title_hint)
     title = title or _usable_title(headline) or _usable_title(_hint_title(raw.title_hint)) or raw.path.stem
-    pieces = segment(_drop_headline(display, page.headline or full_title))
+    body_text = _drop_headline(display, page.headline or full_title)
+    pieces = segment(body_text)
     if not pieces:
         raise IngestError("no_text", f"文件“{name}”去除网页导航、版权信息等无关内容后没有可用的正文，请检查文件内容。")
     segments = [_parsed(p) for p in pieces]
     problems = list(raw.warnings)
-    runs = [r for p in pieces for r in find_runs(strip_pinyin(p.text))]
+    runs = [r for line in body_text.split("\n") for r in find_runs(strip_pinyin(line))]
     repaired = sum(1 for r in runs if r.repair is not None)
     if runs:
         problems.append(f"发现 {len(runs)} 处乱码片段：{repaired} 处已按正确编码还原，"

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from knowledge.cleaning import HAN, pinyin_spans, reading_length
-from knowledge.garbled import mostly_garbled
+from knowledge.garbled import clean_length, mostly_garbled
 from knowledge.numerals import NUMERAL_CLASS, format_article, parse_article_ref
 
 TARGET_MIN = 200
@@ -99,7 +99,7 @@ def _heading(line: str, *, outline: bool) -> _Heading | None:
         o = _OUTLINE.match(stripped)
         # Only short lines without sentence punctuation are headings; "（一）加强领导。各地要……"
         # is a paragraph that merely starts with a number.
-        if o and len(stripped) <= 30 and not re.search(r"[。；;！？]", stripped):
+        if o and clean_length(stripped) <= 30 and not re.search(r"[。；;！？]", stripped):
             return _Heading(4 if o.group(1) else 5, stripped)
     return None
 
