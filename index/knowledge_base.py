@@ -50,6 +50,7 @@ RELEVANT_DENSE_DOMAIN = 0.78
 # A question phrase found verbatim in the best passage counts as an answer when it is at least
 # this long and built around a word no more common than this share of passages.
 KEY_PHRASE_CHARS = 3
+KEY_PHRASE_DEPTH = 3  # among the best this many passages
 RARE_TERM_SHARE = 0.01
 RARE_TERM_MIN_DF = 3
 QUESTION_WORDS = frozenset({"什么", "怎么", "怎么样", "如何", "哪些", "哪里", "多少", "多久", "为什么", "是否", "可以",
@@ -281,7 +282,7 @@ class KnowledgeBase:
         citations = self._citations(query, [(r.passage_id, r.score) for r in ranked])
         if not relevant and citations:
             with self._lock:
-                relevant = self._states_key_term(query, citations[0].text)
+                relevant = any(self._states_key_term(query, c.text) for c in citations[:KEY_PHRASE_DEPTH])
         return citations, relevant
 
     def _states_key_term(self, query: AnalyzedQuery, text: str) -> bool:

@@ -23,6 +23,7 @@ DENSE_FLOOR_RANK = 50  # dense scores are rescaled between this rank's score and
 
 MENTION_BOOST = 0.3
 PLACE_BOOST = 0.15  # a question naming 金坛 prefers documents about 金坛
+PLACE_TERM_WEIGHT = 0.2
 # A question that names no sector means the general rule: 安全生产法 第三十条 before the mine
 # regulation's article on the same subject.
 SECTOR_PRIOR = -0.12
@@ -85,6 +86,14 @@ class Searcher:
         self.docs: dict[int, DocInfo] = {}
         self.passages: dict[int, PassageInfo] = {}
 
+    def _without_places(self, query: AnalyzedQuery) -> dict[str, float]:
+        """Query terms with the names of loaded documents' places turned down: "金坛" chooses the
+        document (PLACE_BOOST), it must not choose the passage that happens to name it."""
+        places = {name for doc in self.docs.values() for name in doc.places}
+        if not places:
+            return query.terms
+        return {t: (w * PLACE_TERM_WEIGHT if t in places else w) for t, w in query.terms.items()}
+
     def prior(self, pid: int, query: AnalyzedQuery, general: bool = False) -> float | None:
         """Score adjustment for a passage; None when it must not be cited at all. ``general``:
         the question names no sector, so sector-specific documents step back."""
@@ -111,7 +120,7 @@ class Searcher:
         return bonus
 
     def rank(self, query: AnalyzedQuery, query_vector: np.ndarray, k: int) -> list[Ranked]:
-        keyword = self.store.keyword.search(query.terms, CANDIDATES)
+        keyword = self.store.keyword.search(self._without_places(query), CANDIDATES)
         dense = self.store.vectors.search(query_vector, CANDIDATES) if self.store.vectors else None
         fused: dict[int, Ranked] = {}
         if len(keyword.ids):
