@@ -157,10 +157,6 @@ _LATIN_LABEL = re.compile(r"^[A-Za-z][A-Za-z &'\-]{1,38}$")
 _HAN_ONLY = re.compile(f"^[{HAN}]+$")
 
 
-def _is_boilerplate_line(line: str) -> bool:
-    return boilerplate_kind(line) is not None
-
-
 def boilerplate_kind(line: str) -> str | None:
     """The kind of site chrome a line is (see BOILERPLATE_KINDS), or None for content."""
     if not line or _STRUCTURAL.match(line):

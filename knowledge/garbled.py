@@ -110,13 +110,13 @@ def _repair(run: str) -> str | None:
             fixed = run.encode(wrong).decode(right)
         except (UnicodeEncodeError, UnicodeDecodeError):
             continue
-        if fixed and fixed != run and _HAN.search(fixed) and not find_runs_plain(fixed):
+        if fixed and fixed != run and _HAN.search(fixed) and not _still_damaged(fixed):
             return fixed
     return None
 
 
-def find_runs_plain(text: str) -> bool:
-    """Whether ``text`` still shows damage (used to accept a repair); no repair attempted."""
+def _still_damaged(text: str) -> bool:
+    """Whether a decoded run still shows damage, in which case the repair is not taken."""
     common = common_chars()
     han = _HAN.findall(text)
     rare = sum(1 for ch in han if ch not in common)

