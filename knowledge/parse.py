@@ -197,7 +197,9 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
         raise IngestError("no_text", f"文件“{name}”去除网页导航、版权信息等无关内容后没有可用的正文，请检查文件内容。")
     segments = [_parsed(p) for p in pieces]
     problems = list(raw.warnings)
-    runs = [r for line in body_text.split("\n") for r in find_runs(strip_pinyin(line))]
+    # Runs inside a paragraph that is debris as a whole are reported with that paragraph below.
+    runs = [r for line in body_text.split("\n") if not mostly_garbled(line)
+            for r in find_runs(strip_pinyin(line))]
     repaired = sum(1 for r in runs if r.repair is not None)
     if runs:
         problems.append(f"发现 {len(runs)} 处乱码片段：{repaired} 处已按正确编码还原，"
