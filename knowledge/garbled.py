@@ -150,7 +150,10 @@ _MEANINGFUL = re.compile(rf"[{HAN}A-Za-z0-9]")
 
 def mostly_garbled(text: str) -> bool:
     """Whether a passage is too damaged to index at all: under a third of it is left once the
-    garbled runs are cut out (repairable runs count as good text)."""
+    garbled runs are cut out (repairable runs count as good text; pinyin is not damage)."""
+    from knowledge.cleaning import strip_pinyin
+
+    text = strip_pinyin(text)
     total = len(_MEANINGFUL.findall(text))
     if not total:
         return False

@@ -175,3 +175,7 @@ def test_excerpt_is_contiguous_and_marks_skips(analyzer: QueryAnalyzer) -> None:
 def test_a_lost_character_is_shown_as_a_box_not_a_question_mark() -> None:
     assert readable("确保?关键时刻拿得出、用得上?。") == "确保□关键时刻拿得出、用得上□。"
     assert readable("这是什么?好的") == "这是什么?好的"  # a real question keeps its mark
+
+
+def test_a_paragraph_full_of_pinyin_is_not_garbled() -> None:
+    assert not mostly_garbled("安(ān)全生(shēng)產(chǎn)" * 5)
