@@ -187,9 +187,12 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
     page = strip_boilerplate(body)
     display = page.text
     full_title = _full_title(header_lines, display) or raw.title_hint
-    headline = readable(page.headline or full_title or "").strip() or None
-    if headline and headline == _hint_title(raw.title_hint):
-        headline = _hint_title(raw.title_hint)
+    headline = readable(page.headline or full_title or "").lstrip("#").strip() or None
+    stem_kind = kind or guess_kind(raw.path.stem, full_title, display)
+    if not title and stem_kind in _STATUTE_KINDS - {"policy"}:
+        # A statute keeps the short name it is saved under (安全生产法): questions name it so,
+        # and a new version replaces it by that name.
+        title = raw.path.stem
     title = title or _usable_title(headline) or _usable_title(_hint_title(raw.title_hint)) or raw.path.stem
     body_text = _drop_headline(display, page.headline or full_title)
     pieces = segment(body_text)
