@@ -1,8 +1,10 @@
 """Turning ranked passages into a cited answer, or an honest abstention."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from index.query import AnalyzedQuery
@@ -10,7 +12,10 @@ from index.tokenize import Tokenizer
 from knowledge.textnorm import normalize
 
 EXCERPT_CHARS = 160
+SKIP = "…"  # marks text left out of a quote
 RELATED = 4
+SECOND_PART_MARGIN = 0.4  # fused-score distance within which a second article may be quoted too
+SECOND_PART_PHRASE = 4
 _ARTICLE_PREFIX = re.compile(r"^\s*第[0-9一二三四五六七八九十百千零〇]+[条條](?:之[一二三四五六七八九十]+)?\s*")
 _SENTENCES = re.compile(r"[^。；！？!?;\n]+[。；！？!?;]?")
 
@@ -28,6 +33,11 @@ class Citation:
     path: str = ""
     passage_id: int = 0
     label: str = ""  # e.g. "北京市地方性法规", "已废止"
+    article_no: int | None = None  # for quoting two articles in the document's order
+
+    @property
+    def passage_order(self) -> tuple[int, int]:
+        return (self.article_no if self.article_no is not None else 1 << 30, self.passage_id)
 
     @property
     def reference(self) -> str:
@@ -52,22 +62,125 @@ class Answer:
                 "citations": [c.to_json() for c in self.citations]}
 
 
+_ENUMERATION_CUES = ("哪些", "哪几", "哪三", "哪两", "哪四", "哪五", "几个", "几项", "几类", "几种", "包括", "分别", "列举")
+_CLAUSES = re.compile(r"[^，、：,:]+[，、：,:]?")
+
+
 def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EXCERPT_CHARS) -> str:
-    """The sentence(s) of ``text`` that share the most query terms, in their original order."""
+    """A quote of ``text`` around the sentence that shares the most query terms.
+
+    The quote is contiguous text grown from that sentence towards the better-matching
+    neighbour; a further matching sentence elsewhere is added after "…", never silently
+    joined. A question asking for a list ("哪些", "包括") gets room for the whole enumeration.
+    ``text`` is what users read (see ``knowledge.cleaning.readable``).
+    """
     body, sentences = _split_sentences(text, tokenizer)
     if not sentences:
-        return body[:limit]
-    scored = []
-    for i, (_, tokens) in enumerate(sentences):
-        scored.append((sum(w for t, w in query.terms.items() if t in tokens), i))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    chosen = [scored[0][1]]
-    for _, i in scored[1:]:
-        if sum(len(sentences[j][0]) for j in chosen) + len(sentences[i][0]) > limit:
+        return _clip(body, limit)
+    if any(cue in query.normalized for cue in _ENUMERATION_CUES):
+        limit *= 2
+    weights = _local_weights(query, [tokens for _, tokens in sentences])
+    scores = [_sentence_score(tokens, weights) for _, tokens in sentences]
+    pieces = [s for s, _ in sentences]
+    best = max(range(len(pieces)), key=lambda i: (scores[i], -i))
+    if len(pieces[best]) > limit:
+        return _clip_around(pieces[best], query, tokenizer, limit)
+    chosen = _grow(pieces, scores, best, limit)
+    used = sum(len(pieces[i]) for i in chosen)
+    # One more strongly matching sentence from elsewhere, marked as a skip.
+    rest = sorted((i for i in range(len(pieces)) if i not in chosen and scores[i] > 0),
+                  key=lambda i: (-scores[i], i))
+    for i in rest:
+        if scores[i] * 2 >= scores[best] and used + len(pieces[i]) + 1 <= limit:
+            chosen.add(i)
             break
-        chosen.append(i)
-    excerpt = "".join(sentences[i][0] for i in sorted(chosen))
-    return excerpt if len(excerpt) <= limit else excerpt[: limit - 1] + "…"
+    return _join(pieces, sorted(chosen))
+
+
+def _local_weights(query: AnalyzedQuery, sentences: list[frozenset[str]]) -> dict[str, float]:
+    """Query term weights scaled by how rare each term is among the passage's sentences: in a
+    report on a fire every sentence says 火灾, only one says 起因."""
+    n = len(sentences)
+    out = {}
+    for term, weight in query.terms.items():
+        df = sum(1 for tokens in sentences if term in tokens)
+        if df:
+            out[term] = weight * math.log(1 + n / df)
+    return out
+
+
+def _sentence_score(tokens: frozenset[str], weights: dict[str, float]) -> float:
+    matched = [t for t in weights if t in tokens]
+    # "火灾事故" and its parts "火灾", "事故" are one match, not three.
+    return sum(weights[t] for t in matched if not any(t != o and t in o for o in matched))
+
+
+def _score(tokens: frozenset[str], query: AnalyzedQuery) -> float:
+    return sum(w for t, w in query.terms.items() if t in tokens)
+
+
+def _grow(pieces: list[str], scores: list[float], best: int, limit: int) -> set[int]:
+    lo = hi = best
+    used = len(pieces[best])
+    while True:
+        options = []
+        if lo > 0 and used + len(pieces[lo - 1]) <= limit:
+            options.append((scores[lo - 1], 0, lo - 1))
+        if hi + 1 < len(pieces) and used + len(pieces[hi + 1]) <= limit:
+            options.append((scores[hi + 1], 1, hi + 1))  # ties go forward: a rule reads on
+        if not options:
+            break
+        # Context without any query term is added only while the quote is still short.
+        score, _, i = max(options)
+        if score <= 0 and used >= limit // 2:
+            break
+        used += len(pieces[i])
+        lo, hi = min(lo, i), max(hi, i)
+    return set(range(lo, hi + 1))
+
+
+def _join(pieces: list[str], chosen: list[int]) -> str:
+    out = []
+    for n, i in enumerate(chosen):
+        if n and i != chosen[n - 1] + 1:
+            out.append(SKIP)
+        out.append(pieces[i])
+    return "".join(out)
+
+
+def _clip_around(sentence: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int) -> str:
+    """A long sentence: the clauses around its best-matching clause, "…" where cut."""
+    clauses = [c for c in _CLAUSES.findall(sentence) if c]
+    if len(clauses) <= 1:
+        return _clip(sentence, limit)
+    scores = [_score(frozenset(tokenizer.tokens(normalize(c))), query) for c in clauses]
+    best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
+    if len(clauses[best]) > limit:
+        return _clip(clauses[best], limit)
+    chosen = sorted(_grow(clauses, scores, best, limit - 2))
+    text = "".join(clauses[i] for i in chosen)
+    if chosen[0] > 0:
+        text = SKIP + text
+    if chosen[-1] < len(clauses) - 1:
+        text = text.rstrip("，、：,:") + SKIP
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + SKIP
+
+
+def clip_sentences(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The opening whole sentences of ``text`` up to ``limit`` characters, "…" when more follows."""
+    body = _ARTICLE_PREFIX.sub("", text).replace("\n", "")
+    if len(body) <= limit:
+        return body
+    out = ""
+    for sentence in _SENTENCES.findall(body):
+        if len(out) + len(sentence) > limit - 1:
+            break
+        out += sentence
+    return (out or body[: limit - 1]) + SKIP
 
 
 @lru_cache(maxsize=8192)
@@ -79,18 +192,60 @@ def _split_sentences(text: str, tokenizer: Tokenizer) -> tuple[str, tuple[tuple[
     return body, tuple((s, frozenset(tokenizer.tokens(normalize(s)))) for s in sentences)
 
 
-def compose(question: str, citations: list[Citation]) -> Answer:
+def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Tokenizer) -> Citation | None:
+    """A runner-up article of the same document that answers another part of the question:
+    "事故发生后多久要上报" is answered by the 1-hour rule for the unit (第九条, which says "事故发生后"
+    word for word) and the 2-hour rule between levels (第十一条); quoting only one misleads.
+
+    The runner-up must cover question terms the first quote lacks and share a phrase of at
+    least SECOND_PART_PHRASE characters with the question."""
+    if len(citations) < 2:
+        return None
+    top = citations[0]
+
+    def covered(c: Citation) -> set[str]:
+        tokens = set(tokenizer.tokens(normalize(c.excerpt)))
+        return {t for t in query.terms if t in tokens}
+
+    mine = covered(top)
+    best: tuple[int, float, Citation] | None = None
+    for c in citations[1:1 + RELATED]:
+        if c.document != top.document or c.article is None or c.article == top.article:
+            continue
+        if c.score < top.score - SECOND_PART_MARGIN:
+            continue
+        gain = sum(query.terms[t] for t in covered(c) - mine)
+        phrase = _shared_phrase(query.dense_text, normalize(c.excerpt))
+        if gain >= 1.0 and phrase >= SECOND_PART_PHRASE and (best is None or (phrase, gain) > best[:2]):
+            best = (phrase, gain, c)
+    return best[2] if best else None
+
+
+def _shared_phrase(a: str, b: str) -> int:
+    """Length of the longest text that ``a`` and ``b`` share."""
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
+
+
+def compose(question: str, citations: list[Citation], also: Citation | None = None) -> Answer:
+    """The answer text: the best passage quoted (with ``also``, a second article answering another
+    part of the question, quoted after or before it in the document's order), then related ones."""
     if not citations:
         return Answer(question, f"{NOT_FOUND}\n{NOT_FOUND_HINT}", True, [])
     top = citations[0]
-    label = f"（{top.label}）" if top.label else ""
-    lines = [f"依据{top.reference}{label}：", f"“{top.excerpt}”"]
-    related = [c for c in citations[1 : 1 + RELATED]]
+    quoted = [top] if also is None else sorted([top, also], key=lambda c: c.passage_order)
+    lines = []
+    for n, c in enumerate(quoted):
+        label = f"（{c.label}）" if c.label else ""
+        lines.append(f"{'依据' if n == 0 else ''}{c.reference}{label}：")
+        lines.append(f"“{c.excerpt}”")
+    related = [c for c in citations[1:] if c is not also][:RELATED]
     if related:
         lines.append("")
         lines.append("相关条文：")
         lines.extend(f"· {c.reference}{f'（{c.label}）' if c.label else ''}" for c in related)
-    return Answer(question, "\n".join(lines), False, citations)
+    ordered = quoted + [c for c in citations if c not in quoted]
+    return Answer(question, "\n".join(lines), False, ordered)
 
 
 def reference_answer(question: str, citation: Citation) -> Answer:

@@ -103,6 +103,14 @@ class KeywordIndex:
         order = top[np.argsort(-scores[top], kind="stable")]
         return ScoredIds(self.ids[order], scores[order])
 
+    def document_frequency(self, term: str) -> int:
+        """In how many indexed passages ``term`` occurs."""
+        col = self.vocab.get(term)
+        if col is None:
+            return 0
+        self._bm25()
+        return int(self._df[col]) if col < len(self._df) else 0
+
     def terms(self) -> list[str]:
         """Terms that occur in at least one indexed passage."""
         self._bm25()

@@ -17,19 +17,23 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from index.answer import Answer, Citation, best_sentences, compose, reference_answer
+from index.answer import Answer, Citation, best_sentences, clip_sentences, compose, reference_answer, second_part
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
 from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
 from index.query_batcher import QueryBatcher
-from index.searcher import DocInfo, PassageInfo, Searcher
+from index.searcher import DocInfo, PassageInfo, Searcher, sector_of
 from index.tokenize import Tokenizer
 from knowledge import bundled, documents
 from knowledge.config import Settings
+from knowledge.cleaning import BOILERPLATE_KINDS, readable
 from knowledge.db import transaction
-from knowledge.models import DocStatus, Document, Passage
+from knowledge.duplicates import find_duplicate
+from knowledge.models import DUPLICATE_POLICIES, DocStatus, Document, Passage
 from knowledge.numerals import format_article, parse_article_ref
 from knowledge.parse import ParsedDocument, parse_bundled, parse_document
+from knowledge.places import place_names
+from knowledge.textnorm import normalize
 from knowledge.readers import IngestError
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,14 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # looser one counts only when the question uses work-safety vocabulary.
 RELEVANT_DENSE = 0.885
 RELEVANT_DENSE_DOMAIN = 0.78
+# A question phrase found verbatim in the best passage counts as an answer when it is at least
+# this long and built around a word no more common than this share of passages.
+KEY_PHRASE_CHARS = 3
+KEY_PHRASE_DEPTH = 3  # among the best this many passages
+RARE_TERM_SHARE = 0.01
+RARE_TERM_MIN_DF = 3
+QUESTION_WORDS = frozenset({"什么", "怎么", "怎么样", "如何", "哪些", "哪里", "多少", "多久", "为什么", "是否", "可以",
+                            "需要", "要求", "规定", "有关", "哪个", "哪几", "几个"})
 SYNC_INTERVAL_S = 30.0
 EMBED_BATCH = 64  # windows per progress report while embedding an upload
 
@@ -56,9 +68,23 @@ class IngestReport:
     removed: int = 0
     embedded: int = 0
     problems: list[str] = field(default_factory=list)
+    boilerplate: dict[str, int] = field(default_factory=dict)  # removed lines by kind
+    garbled_runs: int = 0
+    repaired_runs: int = 0
+    replaced_duplicate: str | None = None  # the document this one replaced (--duplicate replace)
+    duplicate_of: str | None = None  # kept alongside a duplicate (--duplicate keep)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
+
+    def cleaning_summary(self) -> str:
+        """One line for the admin: what was taken out of the page (counts by kind)."""
+        parts = [f"{BOILERPLATE_KINDS.get(k, k)} {n} 行"
+                 for k, n in sorted(self.boilerplate.items(), key=lambda kv: -kv[1])]
+        if self.garbled_runs:
+            parts.append(f"乱码片段 {self.garbled_runs} 处（还原 {self.repaired_runs} 处）")
+        return "已去除：" + "，".join(parts) if parts else ""
+
 
 
 class QuestionError(ValueError):
@@ -126,7 +152,9 @@ class KnowledgeBase:
             docs = session.execute(select(Document.id, Document.title, Document.kind, Document.jurisdiction,
                                           Document.status)).all()
             passages = session.execute(select(Passage.id, Passage.document_id, Passage.path)).all()
-        self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT)
+        self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT,
+                                            place_names(d.jurisdiction),
+                                            sector_of(d.title) if d.kind in _STATUTES else None)
                               for d in docs}
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
         vocab = self.store.keyword.terms()
@@ -144,17 +172,36 @@ class KnowledgeBase:
 
     # -- ingestion -----------------------------------------------------------------------
     def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None,
-               progress: Progress | None = None) -> IngestReport:
+               progress: Progress | None = None, duplicate: str = "refuse") -> IngestReport:
         """Parse, store and index one file. Raises IngestError with a user-facing message.
 
         ``progress`` is called from the calling thread at the 解析 / 向量化 / 写入索引 stages.
+        ``duplicate``: what to do when another title holds the same or nearly the same content:
+        refuse (IngestError), replace (the other document is removed) or keep (both stay).
         """
+        if duplicate not in DUPLICATE_POLICIES:
+            raise ValueError(duplicate)
         if progress:
             progress("解析", 0, 1)
         parsed = parse_document(path, title=title, kind=kind, max_bytes=self.settings.max_upload_bytes)
         if not any(not s.garbled for s in parsed.segments):
             raise IngestError("no_text", "文件中没有可用的正文（可能全部是乱码）。请检查文件编码后重新上传。")
-        return self._ingest_parsed(parsed, actor, progress=progress)
+        with self.sessions() as session:
+            twin = find_duplicate(session, parsed)
+        if twin is not None and duplicate == "refuse":
+            how = "相同" if twin.identical else f"几乎相同（相似度 {twin.similarity:.0%}）"
+            raise IngestError(
+                "duplicate",
+                f"《{parsed.title}》的内容与已载入的《{twin.title}》{how}，未重复载入。"
+                f"如要用它替换《{twin.title}》，请加 --duplicate replace；确需两份都保留，请加 --duplicate keep。",
+            )
+        report = self._ingest_parsed(parsed, actor, progress=progress)
+        if twin is not None and duplicate == "replace":
+            self.remove(twin.title, actor)
+            report.replaced_duplicate = twin.title
+        elif twin is not None:
+            report.duplicate_of = twin.title
+        return report
 
     def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False,
                        progress: Progress | None = None) -> IngestReport:
@@ -184,7 +231,8 @@ class KnowledgeBase:
         return IngestReport(
             title=parsed.title, source=parsed.source_name, outcome=result.outcome,
             passages=len(parsed.segments), added=len(result.added), removed=len(result.removed),
-            embedded=embedded, problems=list(parsed.problems),
+            embedded=embedded, problems=list(parsed.problems), boilerplate=dict(parsed.boilerplate),
+            garbled_runs=parsed.garbled_runs, repaired_runs=parsed.repaired_runs,
         )
 
     def remove(self, title: str, actor: str) -> int | None:
@@ -237,7 +285,35 @@ class KnowledgeBase:
             or (query.domain and top_dense >= RELEVANT_DENSE_DOMAIN)
             or bool(query.documents)
         )
-        return self._citations(query, [(r.passage_id, r.score) for r in ranked]), relevant
+        citations = self._citations(query, [(r.passage_id, r.score) for r in ranked])
+        if not relevant and citations:
+            with self._lock:
+                relevant = any(self._states_key_term(query, c.text) for c in citations[:KEY_PHRASE_DEPTH])
+        return citations, relevant
+
+    def _states_key_term(self, query: AnalyzedQuery, text: str) -> bool:
+        """Whether ``text`` contains, word for word, a distinctive phrase of the question (three
+        characters or more around a word that few passages use): "排名末位", "全覆盖排查". A text
+        that says what the question names answers it, however loosely the two embed."""
+        question = query.dense_text
+        body = normalize(readable(text))
+        rare_df = max(RARE_TERM_MIN_DF, int(len(self.store.keyword) * RARE_TERM_SHARE))
+        for token in set(self.tokenizer.tokens(question)):
+            if len(token) < 2 or token not in body or token in QUESTION_WORDS:
+                continue
+            if self.store.keyword.document_frequency(token) > rare_df:
+                continue
+            start = question.find(token)
+            if start < 0:
+                continue
+            lo, hi = start, start + len(token)
+            while lo > 0 and question[lo - 1:hi] in body:
+                lo -= 1
+            while hi < len(question) and question[lo:hi + 1] in body:
+                hi += 1
+            if hi - lo >= KEY_PHRASE_CHARS:
+                return True
+        return False
 
     def _top_dense(self, vector) -> float:  # type: ignore[no-untyped-def]
         vectors = self.store.vectors
@@ -250,14 +326,21 @@ class KnowledgeBase:
         with self.sessions() as session:
             rows = {p.id: (p, p.document) for p in session.scalars(select(Passage).where(Passage.id.in_(ids)))}
             out = []
+            seen: set[str] = set()
             for pid, score in ranked:
                 if pid not in rows:
                     continue
                 passage, doc = rows[pid]
+                # A copy of a passage (a repost kept alongside its original) is never cited twice.
+                key = "".join(passage.norm_text.split())
+                if key in seen:
+                    continue
+                seen.add(key)
                 out.append(Citation(
                     document=doc.title, article=passage.article, score=score,
-                    excerpt=best_sentences(passage.text, query, self.tokenizer), text=passage.text,
-                    path=passage.path, passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                    excerpt=best_sentences(readable(passage.text), query, self.tokenizer), text=passage.text,
+                    path=readable(passage.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                    article_no=passage.article_no,
                 ))
         return out
 
@@ -279,9 +362,10 @@ class KnowledgeBase:
 
     def _full_citation(self, passage: Passage) -> Citation:
         doc = passage.document
-        return Citation(document=doc.title, article=passage.article, score=1.0, excerpt=passage.text[:160],
-                        text=passage.text, path=passage.path, passage_id=passage.id,
-                        label=_label(doc, self.settings.jurisdiction))
+        return Citation(document=doc.title, article=passage.article, score=1.0,
+                        excerpt=clip_sentences(readable(passage.text)),
+                        text=passage.text, path=readable(passage.path), passage_id=passage.id,
+                        label=_label(doc, self.settings.jurisdiction), article_no=passage.article_no)
 
     def answer(self, question: str, k: int = 10) -> Answer:
         query = self.analyze(question)
@@ -295,7 +379,10 @@ class KnowledgeBase:
         citations, relevant = self._search(query, k)
         if not relevant:
             return compose(question, [])
-        return compose(question, citations)
+        return compose(question, citations, also=second_part(citations, query, self.tokenizer))
+
+
+_STATUTES = frozenset({"law", "regulation", "local_regulation", "rule", "judicial_interpretation"})
 
 
 def _label(doc: Document, jurisdiction: str | None) -> str:

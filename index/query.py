@@ -118,6 +118,8 @@ class TypoRepair:
                 if any(taken[start : start + size]):
                     continue
                 gram = run[start : start + size]
+                if gram in self._vocab:  # a word the texts use (三防) is not a typo of another (三方)
+                    continue
                 candidates = [
                     w for w in self._by_pinyin.get(_pinyin_key(gram), ())
                     if sum(a != b for a, b in zip(w, gram)) == 1

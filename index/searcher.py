@@ -7,11 +7,13 @@ score sum keeps a strong single-method hit on top while still rewarding agreemen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from index.index_store import IndexStore
 from index.query import AnalyzedQuery
+from index.tokenize import DATA_DIR
 from knowledge.documents import in_jurisdiction
 
 BM25_WEIGHT = 0.5
@@ -20,6 +22,11 @@ CANDIDATES = 100
 DENSE_FLOOR_RANK = 50  # dense scores are rescaled between this rank's score and the best
 
 MENTION_BOOST = 0.3
+PLACE_BOOST = 0.15  # a question naming 金坛 prefers documents about 金坛
+PLACE_TERM_WEIGHT = 0.2
+# A question that names no sector means the general rule: 安全生产法 第三十条 before the mine
+# regulation's article on the same subject.
+SECTOR_PRIOR = -0.12
 INTENT_BOOST = 0.06
 # Higher authority first: a statute outranks a regulation restating the same rule, and a local
 # regulation applies only in its own region.
@@ -35,6 +42,27 @@ class DocInfo:
     kind: str
     jurisdiction: str
     current: bool
+    places: tuple[str, ...] = ()  # full and short names of the place a local document is about
+    sector: str | None = None  # e.g. "煤矿" for a document on one industry only (see sector_of)
+
+
+@lru_cache(maxsize=1)
+def _sectors() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    rows = []
+    for line in (DATA_DIR / "sectors.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            word, _, cues = line.partition("\t")
+            rows.append((word.strip(), tuple(c for c in cues.strip().split("|") if c)))
+    return tuple(rows)
+
+
+def sector_of(title: str) -> str | None:
+    """The industry a document is limited to, named in its title (煤矿安全生产条例 → 煤矿)."""
+    return next((word for word, _ in _sectors() if word in title), None)
+
+
+def names_a_sector(question: str) -> bool:
+    return any(cue in question for _, cues in _sectors() for cue in cues)
 
 
 @dataclass(frozen=True)
@@ -58,8 +86,17 @@ class Searcher:
         self.docs: dict[int, DocInfo] = {}
         self.passages: dict[int, PassageInfo] = {}
 
-    def prior(self, pid: int, query: AnalyzedQuery) -> float | None:
-        """Score adjustment for a passage; None when it must not be cited at all."""
+    def _without_places(self, query: AnalyzedQuery) -> dict[str, float]:
+        """Query terms with the names of loaded documents' places turned down: "金坛" chooses the
+        document (PLACE_BOOST), it must not choose the passage that happens to name it."""
+        places = {name for doc in self.docs.values() for name in doc.places}
+        if not places:
+            return query.terms
+        return {t: (w * PLACE_TERM_WEIGHT if t in places else w) for t, w in query.terms.items()}
+
+    def prior(self, pid: int, query: AnalyzedQuery, general: bool = False) -> float | None:
+        """Score adjustment for a passage; None when it must not be cited at all. ``general``:
+        the question names no sector, so sector-specific documents step back."""
         info = self.passages.get(pid)
         doc = self.docs.get(info.document_id) if info else None
         if info is None or doc is None or not doc.current:
@@ -72,6 +109,10 @@ class Searcher:
             bonus = 0.0
         if doc.title in query.documents:
             bonus += MENTION_BOOST
+        if doc.places and any(name in query.normalized for name in doc.places):
+            bonus += PLACE_BOOST
+        if general and doc.sector and doc.title not in query.documents:
+            bonus += SECTOR_PRIOR
         if query.penalty and ("法律责任" in info.path or "罚则" in info.path):
             bonus += INTENT_BOOST
         if query.definition and "附则" in info.path:
@@ -79,7 +120,7 @@ class Searcher:
         return bonus
 
     def rank(self, query: AnalyzedQuery, query_vector: np.ndarray, k: int) -> list[Ranked]:
-        keyword = self.store.keyword.search(query.terms, CANDIDATES)
+        keyword = self.store.keyword.search(self._without_places(query), CANDIDATES)
         dense = self.store.vectors.search(query_vector, CANDIDATES) if self.store.vectors else None
         fused: dict[int, Ranked] = {}
         if len(keyword.ids):
@@ -96,8 +137,10 @@ class Searcher:
                 entry.score += part
                 entry.dense = score
         results = []
+        # Expansions count: "work-related injury" names 工伤 as much as 工伤 does.
+        general = not names_a_sector(query.dense_text + " " + " ".join(query.terms))
         for entry in fused.values():
-            bonus = self.prior(entry.passage_id, query)
+            bonus = self.prior(entry.passage_id, query, general)
             if bonus is None:
                 continue
             entry.score += bonus

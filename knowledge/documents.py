@@ -55,6 +55,7 @@ def replace_document(session: Session, parsed: ParsedDocument, actor: str, *, bu
     doc.issuing_body = parsed.issuing_body
     doc.version = parsed.version
     doc.effective_date = parsed.effective_date
+    doc.published_on = parsed.published_on
     doc.jurisdiction = parsed.jurisdiction
     doc.source_name = parsed.source_name
     doc.content_hash = parsed.content_hash

@@ -31,6 +31,10 @@ class DocStatus:
     ALL = (CURRENT, AMENDED, REPEALED)
 
 
+# What an ingest does with content already loaded under another title.
+DUPLICATE_POLICIES = ("refuse", "replace", "keep")
+
+
 class Document(Base):
     __tablename__ = "documents"
 
@@ -41,6 +45,7 @@ class Document(Base):
     issuing_body: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[str | None] = mapped_column(String(100))
     effective_date: Mapped[date | None] = mapped_column(Date)
+    published_on: Mapped[date | None] = mapped_column(Date)  # news, speeches, notices
     status: Mapped[str] = mapped_column(String(20), default=DocStatus.CURRENT)
     jurisdiction: Mapped[str] = mapped_column(String(40), default="全国")
     source_name: Mapped[str] = mapped_column(String(300))

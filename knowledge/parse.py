@@ -14,7 +14,9 @@ from datetime import date
 from pathlib import Path
 
 from knowledge import bundled
-from knowledge.cleaning import index_text, is_garbled, remove_boilerplate, strip_pinyin
+from knowledge.cleaning import index_text, readable, strip_boilerplate, strip_pinyin
+from knowledge.garbled import find_runs, mostly_garbled
+from knowledge.places import document_place
 from knowledge.textnorm import to_simplified
 from knowledge.numerals import cn_to_int
 from knowledge.readers import IngestError, RawDocument, read_document
@@ -89,6 +91,12 @@ class ParsedDocument:
     segments: list[ParsedSegment]
     problems: list[str] = field(default_factory=list)
     bundled: bool = False
+    published_on: date | None = None
+    # What cleaning took out or fixed, for the ingest summary: boilerplate lines by kind
+    # (BOILERPLATE_KINDS), garbled runs found / repaired / cut.
+    boilerplate: dict[str, int] = field(default_factory=dict)
+    garbled_runs: int = 0
+    repaired_runs: int = 0
 
 
 def parse_document(
@@ -102,7 +110,7 @@ def parse_document(
     path = Path(path)
     wanted_kind = _validate_kind(kind) if kind else None
     raw = read_document(path, max_bytes=max_bytes)
-    return _build(raw, title=(title or "").strip() or path.stem, kind=wanted_kind)
+    return _build(raw, title=(title or "").strip() or None, kind=wanted_kind)
 
 
 def bundled_corpus_dir() -> Path:
@@ -172,17 +180,34 @@ def _validate_kind(kind: str) -> str:
 
 # ---------------------------------------------------------------- building
 
-def _build(raw: RawDocument, *, title: str, kind: str | None) -> ParsedDocument:
+def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDocument:
+    """``title`` None: the page's headline names the document (else the file name)."""
     name = raw.path.name
     header_lines, body = _split_header(raw.text)
     body = re.sub(r"<!--.*?-->", "", body, flags=re.S)
-    display = remove_boilerplate(body)
+    page = strip_boilerplate(body)
+    display = page.text
     full_title = _full_title(header_lines, display) or raw.title_hint
-    pieces = segment(display)
+    headline = readable(page.headline or full_title or "").lstrip("#").strip() or None
+    stem_kind = kind or guess_kind(raw.path.stem, full_title, display)
+    if not title and stem_kind in _STATUTE_KINDS - {"policy"}:
+        # A statute keeps the short name it is saved under (安全生产法): questions name it so,
+        # and a new version replaces it by that name.
+        title = raw.path.stem
+    title = title or _usable_title(headline) or _usable_title(_hint_title(raw.title_hint)) or raw.path.stem
+    body_text = _drop_headline(display, page.headline or full_title)
+    pieces = segment(body_text)
     if not pieces:
         raise IngestError("no_text", f"文件“{name}”去除网页导航、版权信息等无关内容后没有可用的正文，请检查文件内容。")
     segments = [_parsed(p) for p in pieces]
     problems = list(raw.warnings)
+    # Runs inside a paragraph that is debris as a whole are reported with that paragraph below.
+    runs = [r for line in body_text.split("\n") if not mostly_garbled(line)
+            for r in find_runs(strip_pinyin(line))]
+    repaired = sum(1 for r in runs if r.repair is not None)
+    if runs:
+        problems.append(f"发现 {len(runs)} 处乱码片段：{repaired} 处已按正确编码还原，"
+                        f"{len(runs) - repaired} 处无法还原，已从索引和引用中去除（原文保留）")
     for i, seg in enumerate(segments, start=1):
         if seg.garbled:
             where = f"第{i}段" + (f"（{seg.article}）" if seg.article else "")
@@ -195,19 +220,94 @@ def _build(raw: RawDocument, *, title: str, kind: str | None) -> ParsedDocument:
         )
     naming = full_title or title
     resolved_kind = kind or guess_kind(title, full_title, display)
+    if resolved_kind == "other" and page.removed.get("meta"):
+        resolved_kind = "news"  # a page with a 作者/来源/发布时间 bar is a news item
+    issuing_body = _issuing_body(naming, header_lines, display, resolved_kind)
+    if issuing_body is None and page.source and resolved_kind not in _STATUTE_KINDS:
+        issuing_body = readable(page.source)
     return ParsedDocument(
         title=title,
         full_title=full_title,
         kind=resolved_kind,
-        issuing_body=_issuing_body(naming, header_lines, display, resolved_kind),
+        issuing_body=issuing_body,
         version=_version(header_lines),
         effective_date=_effective_date(display) if resolved_kind in _STATUTE_KINDS else None,
-        jurisdiction=jurisdiction_of(title, full_title, resolved_kind),
+        jurisdiction=_jurisdiction(title, full_title, headline, display, resolved_kind),
         source_name=name,
         content_hash=content_hash(s.index_text for s in segments),
         segments=segments,
         problems=problems,
+        published_on=page.published or _published_on(display, resolved_kind),
+        boilerplate=dict(page.removed),
+        garbled_runs=len(runs),
+        repaired_runs=repaired,
     )
+
+
+def _hint_title(hint: str | None) -> str | None:
+    """An HTML <title> is "headline_栏目_站点" or "headline - 站点"; the headline is the first part."""
+    if not hint:
+        return None
+    return readable(re.split(r"\s*(?:_|\s-\s|\||｜)\s*", hint)[0]).strip() or None
+
+
+def _usable_title(text: str | None) -> str | None:
+    if not text or len(text) > 120:
+        return None
+    return text
+
+
+def _drop_headline(display: str, headline: str | None) -> str:
+    """The headline names the document; as a first line it would become a passage of its own
+    that matches every question about the page."""
+    if not headline:
+        return display
+    lines = display.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if line.strip().lstrip("#").strip() == headline.strip():
+            return "\n".join(lines[:i] + lines[i + 1:])
+        return display
+    return display
+
+
+_NATIONAL_KINDS = frozenset({"law", "regulation", "judicial_interpretation"})
+_PAGE_KINDS = frozenset({"news", "speech", "notice", "policy", "other"})
+
+
+def _jurisdiction(title: str, full_title: str | None, headline: str | None, display: str, kind: str) -> str:
+    """The region of a document: a province or city named at the start of its title, or for news,
+    speeches and notices the division (from the gazetteer) that its title or lead paragraph names."""
+    region = jurisdiction_of(title, full_title, kind)
+    # Statutes keep the region as their title names it ("深圳市"): that is what a deployment's
+    # SAFETYBOT_JURISDICTION is compared with.
+    if kind in _NATIONAL_KINDS or (region != "全国" and kind not in _PAGE_KINDS):
+        return region
+    texts = [to_simplified(t) for t in (title, full_title, headline) if t]
+    if kind in _PAGE_KINDS:
+        texts.append(to_simplified(strip_pinyin(display[:300])))
+    place = document_place(*texts)
+    if place is None:
+        return region
+    if region != "全国" and region not in place.path:
+        return region
+    return place.path
+
+
+_DATE_LINE = re.compile(r"^[（(]?\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*[)）]?$")
+
+
+def _published_on(display: str, kind: str) -> date | None:
+    """A speech's "（2024年3月14日）" under its title, or a notice's date under its signature."""
+    if kind in _NATIONAL_KINDS:
+        return None
+    lines = [ln.strip() for ln in display.split("\n") if ln.strip()]
+    for line in lines[:6] + lines[-3:]:
+        m = _DATE_LINE.match(line)
+        if m:
+            return _first_date(m.group(1))
+    return None
 
 
 _STATUTE_KINDS = frozenset({"law", "regulation", "local_regulation", "rule", "judicial_interpretation", "policy"})
@@ -221,7 +321,7 @@ def _parsed(seg: Segment) -> ParsedSegment:
         article=seg.article,
         article_no=seg.article_no,
         article_sub=seg.article_sub,
-        garbled=is_garbled(seg.text),
+        garbled=mostly_garbled(seg.text),
     )
 
 
@@ -275,7 +375,7 @@ def guess_kind(title: str, full_title: str | None, text: str = "") -> str:
         return "speech"
     if re.search(r"通知|通报|公告|通告|函$|批复", bare):
         return "notice"
-    if (re.search(r"新闻|报道|记者|召开|举行|举办|部署|调研|督导|暗访|发布会", bare)
+    if (re.search(r"新闻|报道|记者|召开|举行|举办|部署|调研|督导|暗访|发布会|约谈", bare)
             or re.search(r"记者|讯[（(]|讯\s|通讯员", head)):
         return "news"
     if re.search(r"意见|方案|规划|纲要|要点|计划|决定|措施|指引|指南", bare_name):

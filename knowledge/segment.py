@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.cleaning import HAN, is_garbled
+from knowledge.cleaning import HAN, pinyin_spans, reading_length
+from knowledge.garbled import clean_length, mostly_garbled
 from knowledge.numerals import NUMERAL_CLASS, format_article, parse_article_ref
 
 TARGET_MIN = 200
@@ -98,7 +99,7 @@ def _heading(line: str, *, outline: bool) -> _Heading | None:
         o = _OUTLINE.match(stripped)
         # Only short lines without sentence punctuation are headings; "（一）加强领导。各地要……"
         # is a paragraph that merely starts with a number.
-        if o and len(stripped) <= 30 and not re.search(r"[。；;！？]", stripped):
+        if o and clean_length(stripped) <= 30 and not re.search(r"[。；;！？]", stripped):
             return _Heading(4 if o.group(1) else 5, stripped)
     return None
 
@@ -203,17 +204,18 @@ def _segment_free(lines: list[str]) -> list[Segment]:
 
 
 def _chunk_block(lines: list[str], path: str) -> list[Segment]:
-    """Sentence-bounded chunks of TARGET_MIN..TARGET_MAX characters, preferring to end
-    at paragraph boundaries. A garbled paragraph becomes a chunk of its own so it can be
-    reported and left out of the index without taking good text with it."""
+    """Sentence-bounded chunks of TARGET_MIN..TARGET_MAX characters as read (pinyin
+    annotations do not count), preferring to end at paragraph boundaries. A paragraph that is
+    mostly garbled becomes a chunk of its own so it can be reported and left out of the index
+    without taking good text with it."""
     paragraphs = [_collapse_spaces(ln) for ln in lines if _MEANINGFUL.search(ln)]
     chunks: list[str] = []
     run: list[str] = []
     for para in paragraphs:
-        if is_garbled(para):
+        if mostly_garbled(para):
             chunks.extend(_chunk_paragraphs(run))
             run = []
-            chunks.extend(para[i:i + TARGET_MAX] for i in range(0, len(para), TARGET_MAX))
+            chunks.extend(_hard_cut(para, TARGET_MAX))
         else:
             run.append(para)
     chunks.extend(_chunk_paragraphs(run))
@@ -221,30 +223,31 @@ def _chunk_block(lines: list[str], path: str) -> list[Segment]:
 
 
 def _chunk_paragraphs(paragraphs: list[str]) -> list[str]:
-    units: list[tuple[str, bool]] = []  # (piece, starts a paragraph)
+    units: list[tuple[str, int, bool]] = []  # (piece, length as read, starts a paragraph)
     for para in paragraphs:
         for i, piece in enumerate(split_sentences(para, TARGET_MAX)):
-            units.append((piece, i == 0))
-    chunks: list[str] = []
-    current = ""
+            units.append((piece, reading_length(piece), i == 0))
+    chunks: list[tuple[str, int]] = []
+    current, size = "", 0
     current_is_paragraph_start = False
-    for piece, new_paragraph in units:
+    for piece, length, new_paragraph in units:
         joiner = "\n" if new_paragraph and current else ""
-        if current and (len(current) + len(joiner) + len(piece) > TARGET_MAX
-                        or (new_paragraph and len(current) >= TARGET_MIN)):
-            chunks.append(current)
-            current, joiner = "", ""
+        if current and (size + len(joiner) + length > TARGET_MAX
+                        or (new_paragraph and size >= TARGET_MIN)):
+            chunks.append((current, size))
+            current, size, joiner = "", 0, ""
         if not current:
             current_is_paragraph_start = new_paragraph
         current += joiner + piece
+        size += len(joiner) + length
     if current:
         # A short tail reads better with the chunk before it than on its own.
         joiner = "\n" if current_is_paragraph_start else ""
-        if chunks and len(current) < TARGET_MIN // 2 and len(chunks[-1]) + len(current) + 1 <= TARGET_MAX:
-            chunks[-1] += joiner + current
+        if chunks and size < TARGET_MIN // 2 and chunks[-1][1] + size + 1 <= TARGET_MAX:
+            chunks[-1] = (chunks[-1][0] + joiner + current, chunks[-1][1] + size + 1)
         else:
-            chunks.append(current)
-    return chunks
+            chunks.append((current, size))
+    return [c for c, _ in chunks]
 
 
 def _collapse_spaces(line: str) -> str:
@@ -256,15 +259,15 @@ def split_sentences(text: str, max_len: int = TARGET_MAX) -> list[str]:
     ，/、/：, and only as a last resort at ``max_len`` characters."""
     out: list[str] = []
     for sentence in _pieces(_SENTENCE, text):
-        if len(sentence) <= max_len:
+        if reading_length(sentence) <= max_len:
             out.append(sentence)
             continue
         for clause in _pack(_pieces(_CLAUSE, sentence), max_len):
-            if len(clause) <= max_len:
+            if reading_length(clause) <= max_len:
                 out.append(clause)
                 continue
             for phrase in _pack(_pieces(_PHRASE, clause), max_len):
-                out.extend(phrase[i:i + max_len] for i in range(0, len(phrase), max_len))
+                out.extend(_hard_cut(phrase, max_len))
     # Punctuation-only pieces ("”。") belong to the sentence before them.
     merged: list[str] = []
     for piece in out:
@@ -283,8 +286,30 @@ def _pack(pieces: list[str], max_len: int) -> list[str]:
     """Greedily rejoin adjacent pieces up to ``max_len`` so splits stay as few as possible."""
     packed: list[str] = []
     for piece in pieces:
-        if packed and len(packed[-1]) + len(piece) <= max_len:
+        if packed and reading_length(packed[-1]) + reading_length(piece) <= max_len:
             packed[-1] += piece
         else:
             packed.append(piece)
     return packed
+
+
+def _hard_cut(text: str, max_len: int) -> list[str]:
+    """Cut ``text`` every ``max_len`` characters as read, never inside a pinyin annotation
+    (a cut there leaves "(chǔ)" at the start of the next passage)."""
+    if reading_length(text) <= max_len:
+        return [text]
+    spans = dict(pinyin_spans(text))
+    pieces: list[str] = []
+    start = count = 0
+    i = 0
+    while i < len(text):
+        if i in spans:  # annotations have no reading length and stay with their character
+            i = spans[i]
+            continue
+        if count == max_len:
+            pieces.append(text[start:i])
+            start, count = i, 0
+        count += 1
+        i += 1
+    pieces.append(text[start:])
+    return [p for p in pieces if p]

@@ -134,3 +134,35 @@ def test_chat_session_answers_and_exits(cli_env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "《安全生产法》第四十三条" in result.output
     assert "现有资料中没有找到" in result.output  # the off-topic question in the same session
+
+
+# ---------------------------------------------------------------- core questions a new user asks
+
+@pytest.mark.parametrize(("question", "document", "article"), [
+    ("什么是三管三必须", "安全生产法", "第三条"),  # the slogan abbreviates the article's wording
+    ("安委办的职责是什么", "北京市安全生产条例", "第六条"),  # everyday name of the body
+    ("安委会的职责是什么", "北京市安全生产条例", "第六条"),
+])
+def test_names_and_abbreviations_are_answered(bundled: KnowledgeBase, question: str, document: str,
+                                              article: str) -> None:
+    answer = bundled.answer(question)
+    assert not answer.abstained
+    assert (answer.citations[0].document, answer.citations[0].article) == (document, article)
+
+
+def test_a_question_answered_by_two_articles_quotes_both_in_order(bundled: KnowledgeBase) -> None:
+    answer = bundled.answer("事故发生后多久要上报？")
+    assert not answer.abstained
+    nine = answer.answer.index("第九条：")
+    eleven = answer.answer.index("第十一条：")
+    assert nine < eleven  # the unit's 1-hour rule first, then the 2-hour rule between levels
+    assert "1小时内" in answer.answer and "不得超过2小时" in answer.answer
+    assert [c.article for c in answer.citations[:2]] == ["第九条", "第十一条"]
+
+
+def test_a_question_naming_no_sector_gets_the_general_rule_first(bundled: KnowledgeBase) -> None:
+    answer = bundled.answer("特种作业人员需要持证上岗吗")
+    assert (answer.citations[0].document, answer.citations[0].article) == ("安全生产法", "第三十条")
+    # Naming the sector still brings the sector's rule forward.
+    mine = bundled.answer("煤矿井下特种作业人员需要持证上岗吗")
+    assert mine.citations[0].document in ("煤矿安全生产条例", "矿山安全法", "矿山安全法实施条例")

@@ -15,7 +15,7 @@ import click
 from bot.cli.common import current_actor, format_option, table
 from bot.runtime import Runtime
 from knowledge.db import transaction
-from knowledge.models import DocStatus
+from knowledge.models import DUPLICATE_POLICIES, DocStatus
 
 if TYPE_CHECKING:
     from index.knowledge_base import IngestReport
@@ -28,12 +28,15 @@ def _runtime(ctx: click.Context) -> Runtime:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--title", help="文件标题（默认取文件名）；标题相同即作为新版本替换旧版本。")
+@click.option("--title", help="文件标题（默认：网页的标题，或文件名）；标题相同即作为新版本替换旧版本。")
 @click.option("--kind", help="类别：law 法律、regulation 行政法规、local_regulation 地方性法规、rule 规章、"
                              "policy 政策文件、notice 通知、speech 讲话、news 新闻、other 其他。")
+@click.option("--duplicate", type=click.Choice(list(DUPLICATE_POLICIES)), default="refuse", show_default=True,
+              help="内容已以其他标题载入时：refuse 拒绝、replace 替换原文件、keep 两份都保留。")
 @format_option
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind: str | None, fmt: str) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind: str | None, duplicate: str,
+           fmt: str) -> None:
     """载入文件到知识库（.md .txt .html .docx .pdf；UTF-8 或 GBK 编码）。"""
     from knowledge.readers import IngestError
 
@@ -41,7 +44,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind:
     reports, failed = [], 0
     for path in paths:
         try:
-            report = kb.ingest(path, current_actor(), title=title if len(paths) == 1 else None, kind=kind)
+            report = kb.ingest(path, current_actor(), title=title if len(paths) == 1 else None, kind=kind,
+                               duplicate=duplicate)
             reports.append(report.to_json())
             if fmt == "text":
                 click.echo(_describe(report))
@@ -59,6 +63,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], title: str | None, kind:
 def _describe(report: IngestReport) -> str:
     outcome = {"new": "新增", "replaced": "已替换旧版本", "unchanged": "内容未变化"}[report.outcome]
     line = f"✓ 《{report.title}》{outcome}：共 {report.passages} 段，新增 {report.added} 段，移除 {report.removed} 段"
+    if report.cleaning_summary():
+        line += f"\n  {report.cleaning_summary()}"
+    if report.replaced_duplicate:
+        line += f"\n  已替换内容相同的《{report.replaced_duplicate}》"
+    if report.duplicate_of:
+        line += f"\n  注意：与《{report.duplicate_of}》内容相同，两份都已保留"
     if report.problems:
         line += "\n  发现问题：\n" + "\n".join(f"  - {p}" for p in report.problems)
     return line
@@ -76,14 +86,16 @@ def docs(ctx: click.Context, fmt: str) -> None:
     with runtime.sessions() as session:
         rows = list_documents(session)
     data = [{"title": d.title, "kind": d.kind, "status": d.status, "jurisdiction": d.jurisdiction,
-             "version": d.version, "passages": n, "source": d.source_name, "loaded_at": d.loaded_at.isoformat(),
+             "version": d.version, "issuing_body": d.issuing_body,
+             "published_on": d.published_on.isoformat() if d.published_on else None, "passages": n,
+             "source": d.source_name, "loaded_at": d.loaded_at.isoformat(),
              "loaded_by": d.loaded_by, "bundled": d.bundled} for d, n in rows]
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    lines = table(("标题", "状态", "类别", "地区", "条文段数", "版本"),
+    lines = table(("标题", "状态", "类别", "地区", "条文段数", "版本/发布日期", "发文机关"),
                   [(d["title"], d["status"], KIND_LABELS.get(d["kind"], d["kind"]), d["jurisdiction"], d["passages"],
-                    d["version"] or "")
+                    d["version"] or d["published_on"] or "", d["issuing_body"] or "")
                    for d in data], right=(4,))
     if data:
         click.echo("\n".join(lines))

@@ -184,6 +184,8 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE, document: 
 def report_lines(report: IngestReport) -> list[str]:
     lines = [bold(OUTCOMES.get(report.outcome, "《{title}》已处理").format(title=report.title))]
     lines.append(esc(f"共 {report.passages} 段：新增 {report.added} 段，移除 {report.removed} 段。"))
+    if report.cleaning_summary():
+        lines.append(esc(report.cleaning_summary()))
     if report.problems:
         lines.append(esc(f"⚠️ 发现 {len(report.problems)} 处问题："))
         lines += [esc(f"· {problem}") for problem in report.problems]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from knowledge.cleaning import readable
 from knowledge.duties.matcher import TopicMatch, TopicMatcher
 from knowledge.duties.models import DutyRule
 from knowledge.duties.repository import rules_stamp
@@ -245,6 +246,7 @@ class DutyAnswerer:
                 .order_by(Passage.ordinal).limit(1)
             ).first()
             if text:
+                text = readable(text)  # no pinyin or debris in what users read
                 body = text.split(cite.article, 1)[-1] if text.startswith(cite.article) else text
                 body = re.sub(r"\s+", "", body)
                 text = body[:EXCERPT_CHARS] + ("……" if len(body) > EXCERPT_CHARS else "")

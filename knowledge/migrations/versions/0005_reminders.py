@@ -1,13 +1,13 @@
 """Reminders: group links, acknowledgements (已知悉), escalations, undeliverable destinations.
 
 Revision ID: 0005_reminders
-Revises: 0003_ledger
+Revises: 0004_document_metadata
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_reminders"
-down_revision = "0003_ledger"
+down_revision = "0004_document_metadata"
 branch_labels = None
 depends_on = None
 
