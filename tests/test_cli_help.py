@@ -87,7 +87,7 @@ def test_docs_prints_a_header_row_and_aligned_columns(cli, settings, sessions, t
     with transaction(sessions) as session:
         replace_document(session, parse_document(source, kind="rule"), "test")
     out = cli("docs").output.splitlines()
-    assert out[0].split() == ["标题", "状态", "类别", "地区", "条文段数", "版本"]
+    assert out[0].split() == ["标题", "状态", "类别", "地区", "条文段数", "版本/发布日期", "发文机关"]
     assert out[1].split()[:3] == ["有限空间作业安全规定", "现行有效", "规章"]
     assert display_width(out[0][: out[0].index("状态")]) == display_width(out[1][: out[1].index("现行有效")])
     assert out[-1] == "共 1 份文件"

@@ -124,7 +124,7 @@ def units_link_chat(ctx: click.Context, unit: str, chat_id: str, channel: str, f
 
 @units.command("unlink-chat", context_settings={"ignore_unknown_options": True})  # chat ids are negative
 @click.argument("chat_id")
-@click.option("--channel", default="telegram", show_default=True)
+@click.option("--channel", default="telegram", show_default=True, help="渠道（telegram，或群机器人渠道）。")
 @format_option
 @click.pass_context
 @_friendly
