@@ -18,7 +18,7 @@ not a re-plan made hours later. No chat platform in here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -44,6 +44,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from knowledge.db import Base
 from knowledge.models import utcnow
 from knowledge.reminders.messages import (
+    Destination,
     DigestCounts,
     Recipient,
     RecipientKind,
@@ -118,10 +119,13 @@ def _jsonable(value: Any) -> Any:
 
 def decode(data: dict[str, Any]) -> Reminder:
     """The inverse of ``encode``; unknown keys (fields added later, or removed) are ignored."""
-    recipient = _build(Recipient, data["recipient"], kind=RecipientKind(data["recipient"]["kind"]))
+    who = data["recipient"]
+    recipient = _build(Recipient, who, kind=RecipientKind(who["kind"]),
+                       destinations=tuple(Destination(*d) for d in who.get("destinations") or ()))
     items = tuple(
         _build(ReminderItem, item, deadline=date.fromisoformat(item["deadline"]),
-               urgency=Urgency(item["urgency"]), actions=tuple(item.get("actions") or ()))
+               urgency=Urgency(item["urgency"]), actions=tuple(item.get("actions") or ()),
+               acknowledged_on=_day(item.get("acknowledged_on")))
         for item in data.get("items") or ()
     )
     counts = _build(DigestCounts, data["counts"]) if data.get("counts") else None
@@ -129,6 +133,10 @@ def decode(data: dict[str, Any]) -> Reminder:
                         for u in data.get("unreachable") or ())
     return _build(Reminder, data, day=date.fromisoformat(data["day"]), kind=ReminderKind(data["kind"]),
                   recipient=recipient, items=items, counts=counts, unreachable=unreachable)
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _build(cls: type, data: dict[str, Any], **converted: Any) -> Any:
@@ -278,9 +286,9 @@ class Outbox:
 
     # -- recording outcomes
     def finish(self, entry_id: int, worker: str, state: OutboxState, *, message_ids: Sequence[str] = (),
-               error: str | None = None) -> bool:
-        """Record the outcome of a claimed row; False if the claim was lost meanwhile (timed out
-        and taken by another worker), in which case nothing is written."""
+               error: str | None = None, also: Callable[[Session], object] | None = None) -> bool:
+        """Record the outcome of a claimed row, and run ``also`` in the same transaction; False if
+        the claim was lost meanwhile (timed out and taken by another worker): nothing is written."""
         with self.sessions.begin() as session:
             result = session.execute(
                 update(OutboxEntry)
@@ -289,13 +297,23 @@ class Outbox:
                 .values(state=state, message_ids=list(message_ids) or None, error=error,
                         finished_at=utcnow() if state in FINAL_STATES else None)
                 .execution_options(synchronize_session=False))
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            if also is not None:
+                also(session)
+            return True
 
     # -- reading
     def entries(self, day: date) -> list[OutboxEntry]:
         with self.sessions() as session:
             return list(session.scalars(select(OutboxEntry).where(OutboxEntry.day == day)
                                         .order_by(OutboxEntry.id)))
+
+    def find(self, channel: str, address: str, day: date, kind: str) -> OutboxEntry | None:
+        with self.sessions() as session:
+            return session.scalar(select(OutboxEntry).where(
+                OutboxEntry.channel == channel, OutboxEntry.address == address, OutboxEntry.day == day,
+                OutboxEntry.kind == kind))
 
     def entry(self, entry_id: int) -> OutboxEntry | None:
         with self.sessions() as session:
@@ -306,30 +324,6 @@ class Outbox:
             rows = session.execute(select(OutboxEntry.state, func.count()).where(OutboxEntry.day == day)
                                    .group_by(OutboxEntry.state)).all()
         return {state: count for state, count in rows}
-
-    def blocked_addresses(self, channel: str, addresses: Sequence[str], day: date,
-                          retry_every: timedelta) -> dict[str, str]:
-        """Addresses whose latest delivery before ``day`` was undeliverable and was found so less
-        than ``retry_every`` ago: {address: error}. They are reported, not tried daily forever."""
-        if not addresses:
-            return {}
-        since = day - retry_every
-        found: dict[str, str] = {}
-        with self.sessions() as session:
-            for start in range(0, len(addresses), 500):
-                chunk = list(addresses[start:start + 500])
-                latest = (select(OutboxEntry.address, func.max(OutboxEntry.day).label("day"))
-                          .where(OutboxEntry.channel == channel, OutboxEntry.address.in_(chunk),
-                                 OutboxEntry.day < day, OutboxEntry.attempts > 0,
-                                 OutboxEntry.state.in_([OutboxState.SENT, OutboxState.UNDELIVERABLE]))
-                          .group_by(OutboxEntry.address).subquery())
-                rows = session.execute(
-                    select(OutboxEntry.address, OutboxEntry.error, OutboxEntry.attempts)
-                    .join(latest, (OutboxEntry.address == latest.c.address) & (OutboxEntry.day == latest.c.day))
-                    .where(OutboxEntry.channel == channel, OutboxEntry.state == OutboxState.UNDELIVERABLE,
-                           OutboxEntry.attempts > 0, OutboxEntry.day >= since)).all()
-                found.update({r.address: r.error or "" for r in rows})
-        return found
 
 
 def worker_pid(worker: str | None) -> int | None:
