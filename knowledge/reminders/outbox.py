@@ -197,8 +197,8 @@ class Outbox:
         created = 0
         for start in range(0, len(rows), 500):
             stmt = insert(OutboxEntry).values(rows[start:start + 500]).on_conflict_do_nothing(
-                index_elements=["channel", "address", "day", "kind"])
-            created += session.execute(stmt).rowcount or 0
+                index_elements=["channel", "address", "day", "kind"]).returning(OutboxEntry.id)
+            created += len(session.execute(stmt).all())  # rowcount is -1 for this on psycopg
         return created
 
     @staticmethod
