@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,54 +76,49 @@ def test_racing_workers_claim_each_row_exactly_once(sessions: sessionmaker[Sessi
     assert outbox.state_counts(DAY) == {"claimed": 60}
 
 
-def test_confirmed_rows_are_never_claimed_again_and_a_lost_claim_writes_nothing(
-        sessions: sessionmaker[Session]) -> None:
-    fill(sessions, 2)
-    outbox = Outbox(sessions, claim_timeout=timedelta(seconds=0))
-    first, second = (c.id for c in outbox.candidates(DAY))
-    assert outbox.claim(first, "a:1:x") is not None
-    assert outbox.finish(first, "a:1:x", OutboxState.SENT, message_ids=["17"])
-    assert outbox.claim(first, "b:1:y") is None  # sent: final
-    assert outbox.claim(second, "a:1:x") is not None
-    # The claim timed out (timeout 0) and another worker took the row over...
-    assert outbox.claim(second, "b:1:y") is not None
-    # ...so the first worker's late result is not recorded.
-    assert not outbox.finish(second, "a:1:x", OutboxState.SENT)
-    assert outbox.finish(second, "b:1:y", OutboxState.SENT)
-    rows = {r.id: r for r in outbox.entries(DAY)}
-    assert rows[first].message_ids == ["17"] and rows[second].attempts == 2
-
-
-def test_a_live_claim_is_not_taken_before_the_timeout(sessions: sessionmaker[Session]) -> None:
+def test_confirmed_rows_are_never_claimed_again(sessions: sessionmaker[Session]) -> None:
     fill(sessions, 1)
     outbox = Outbox(sessions)
     (entry,) = outbox.candidates(DAY)
     assert outbox.claim(entry.id, "a:1:x") is not None
+    assert outbox.claim(entry.id, "b:1:y") is None          # claimed: nobody else may send it
+    assert not outbox.finish(entry.id, "b:1:y", OutboxState.SENT)  # nor record it
+    assert outbox.finish(entry.id, "a:1:x", OutboxState.SENT, message_ids=["17"])
     assert outbox.candidates(DAY) == [] and outbox.claim(entry.id, "b:1:y") is None
-    with sessions.begin() as s:  # six minutes later
-        s.execute(update(OutboxEntry).values(claimed_at=OutboxEntry.claimed_at - timedelta(minutes=6)))
-    assert outbox.claim(entry.id, "b:1:y") is not None
+    (row,) = outbox.entries(DAY)
+    assert (row.state, row.message_ids, row.attempts) == ("sent", ["17"], 1)
 
 
-def test_claims_of_a_dead_process_on_this_host_are_released_at_once(sessions: sessionmaker[Session]) -> None:
-    fill(sessions, 3)
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_claims_of_a_dead_process_become_unknown_not_resent(sessions: sessionmaker[Session]) -> None:
+    fill(sessions, 4)
     outbox = Outbox(sessions)
-    a, b, c = (x.id for x in outbox.candidates(DAY))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(dead.stdout)
-    outbox.claim(a, f"here:{dead_pid}:x")        # a process that has exited
-    outbox.claim(b, f"here:{os.getpid()}:y")     # this one, alive
-    outbox.claim(c, f"elsewhere:{dead_pid}:z")   # another host: cannot tell, waits for the timeout
-
-    def alive(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    assert outbox.release_dead_claims(DAY, "here", alive) == 1
-    assert [x.id for x in outbox.candidates(DAY)] == [a]
+    a, b, c, d = (x.id for x in outbox.candidates(DAY))
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(exited.stdout)
+    outbox.claim(a, f"here:{dead_pid}:x")        # a process on this host that has exited
+    outbox.claim(b, f"here:{os.getpid()}:y")     # this one, alive: its claim stands
+    outbox.claim(c, f"elsewhere:{dead_pid}:z")   # another host: cannot tell before the timeout
+    assert outbox.settle_abandoned_claims(DAY, "here", alive) == 1
+    states = {r.id: r.state for r in outbox.entries(DAY)}
+    assert states == {a: "unknown", b: "claimed", c: "claimed", d: "pending"}
+    assert [x.id for x in outbox.candidates(DAY)] == [d]
+    with sessions.begin() as s:  # six minutes later the other host's claim is settled too
+        s.execute(update(OutboxEntry).where(OutboxEntry.id == c)
+                  .values(claimed_at=datetime.now(UTC) - timedelta(minutes=6)))
+    assert outbox.settle_abandoned_claims(DAY, "here", alive) == 1
+    # The live worker finishing late still records what really happened.
+    assert outbox.finish(b, f"here:{os.getpid()}:y", OutboxState.SENT)
+    # An operator who checked with the recipients may send the unknown ones again.
+    assert outbox.resend_unknown(DAY) == 2
+    assert sorted(x.id for x in outbox.candidates(DAY)) == sorted([a, c, d])
 
 
 def test_failed_rows_are_retried_up_to_the_attempt_limit(sessions: sessionmaker[Session]) -> None:

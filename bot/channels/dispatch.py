@@ -70,7 +70,7 @@ class DispatchReport:
 
 
 def worker_name() -> str:
-    """"host:pid:token": lets a restart on the same host release the claims of a killed process."""
+    """"host:pid:token": a restart on the same host can tell the claims of a killed process."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -111,14 +111,17 @@ class Dispatcher:
             report.unreachable = list(plan.unreachable)
         before = await asyncio.to_thread(self.outbox.state_counts, day)
         report.skipped = before.get(OutboxState.SENT, 0)
-        await asyncio.to_thread(self.outbox.release_dead_claims, day, self._host, _alive)
+        abandoned = await asyncio.to_thread(self.outbox.settle_abandoned_claims, day, self._host, _alive)
+        if abandoned:
+            log.warning("reminders %s: %d sends of an interrupted run have an unknown outcome (not resent)",
+                        day, abandoned)
         outcomes = await self._drain(day, exclude_kinds=[ReminderKind.ADMIN_SUMMARY])
         await asyncio.to_thread(self._complete_summary, day)
         outcomes += await self._drain(day, kinds=[ReminderKind.ADMIN_SUMMARY])
         report.sent = outcomes[Outcome.SENT]
         report.failed = outcomes[Outcome.RETRY]
         report.undeliverable = outcomes[Outcome.UNDELIVERABLE]
-        report.unknown = outcomes[Outcome.UNKNOWN]
+        report.unknown = outcomes[Outcome.UNKNOWN] + abandoned
         if report.unknown:
             log.warning("reminders %s: %d sends timed out with unknown outcome (not resent; see `reminders log`)",
                         day, report.unknown)
