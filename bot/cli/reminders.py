@@ -93,14 +93,19 @@ async def _send(runtime: Runtime, the_day: date) -> DispatchReport:
 
 @reminders.command("send")
 @date_option
+@click.option("--resend-unknown", is_flag=True,
+              help="先把“结果未知”（发送超时或进程中断）的提醒恢复为待发送；请先与收件人核实未收到。")
 @format_option
 @click.pass_context
-def send(ctx: click.Context, day: Any, fmt: str) -> None:
+def send(ctx: click.Context, day: Any, resend_unknown: bool, fmt: str) -> None:
     """立即发送某天的提醒；已发送的不会重发。"""
     runtime = _runtime(ctx)
     the_day = _day(runtime, day)
     if not runtime.settings.telegram_token:
         raise click.ClickException("未配置 SAFETYBOT_TELEGRAM_TOKEN，无法发送。可先用 safetybot reminders plan 预览。")
+    if resend_unknown:
+        count = Outbox(runtime.sessions).resend_unknown(the_day)
+        click.echo(f"已将 {count} 条结果未知的提醒恢复为待发送。", err=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         report = asyncio.run(_send(runtime, the_day))
