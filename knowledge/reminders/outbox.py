@@ -41,6 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from knowledge.db import Base
@@ -106,48 +107,19 @@ class OutboxEntry(Base):
 
 
 # ------------------------------------------------------------------------------ payload codec
+# pydantic validates and serialises the stdlib dataclasses of ``messages`` (enums, dates, tuples,
+# the Destination named tuple) quickly, and ignores keys a later version no longer has.
+_REMINDER = TypeAdapter(Reminder)
+
+
 def encode(reminder: Reminder) -> dict[str, Any]:
     """The reminder as JSON-safe data (dates as ISO strings, enums as their values)."""
-    return _jsonable(dataclasses.asdict(reminder))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    return _REMINDER.dump_python(reminder, mode="json")
 
 
 def decode(data: dict[str, Any]) -> Reminder:
-    """The inverse of ``encode``; unknown keys (fields added later, or removed) are ignored."""
-    who = data["recipient"]
-    recipient = _build(Recipient, who, kind=RecipientKind(who["kind"]),
-                       destinations=tuple(Destination(*d) for d in who.get("destinations") or ()))
-    items = tuple(
-        _build(ReminderItem, item, deadline=date.fromisoformat(item["deadline"]),
-               urgency=Urgency(item["urgency"]), actions=tuple(item.get("actions") or ()),
-               acknowledged_on=_day(item.get("acknowledged_on")))
-        for item in data.get("items") or ()
-    )
-    counts = _build(DigestCounts, data["counts"]) if data.get("counts") else None
-    unreachable = tuple(_build(Unreachable, u, items=tuple(u.get("items") or ()))
-                        for u in data.get("unreachable") or ())
-    return _build(Reminder, data, day=date.fromisoformat(data["day"]), kind=ReminderKind(data["kind"]),
-                  recipient=recipient, items=items, counts=counts, unreachable=unreachable)
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def _build(cls: type, data: dict[str, Any], **converted: Any) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in data.items() if k in names}
-    values.update(converted)
-    return cls(**values)
+    """The inverse of ``encode``."""
+    return _REMINDER.validate_python(data)
 
 
 # ------------------------------------------------------------------------------ repository
@@ -198,11 +170,11 @@ class Outbox:
             return 0
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        created = 0
-        for start in range(0, len(rows), 500):
-            stmt = insert(OutboxEntry).values(rows[start:start + 500]).on_conflict_do_nothing(
-                index_elements=["channel", "address", "day", "kind"]).returning(OutboxEntry.id)
-            created += len(session.execute(stmt).all())  # rowcount is -1 for this on psycopg
+        stmt = insert(OutboxEntry).on_conflict_do_nothing(
+            index_elements=["channel", "address", "day", "kind"]).returning(OutboxEntry.id)
+        # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues"); rowcount would
+        # be -1 on psycopg, so the returned ids are counted.
+        created = len(session.execute(stmt, rows).all())
         return created
 
     @staticmethod
