@@ -3,13 +3,26 @@ limiter) to the fake Bot API server, on SQLite and PostgreSQL: once, and never t
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fake_telegram import FakeTelegram
 from reminder_support import MONDAY, World, build_world
 
+from bot.channels.dispatch import Dispatcher
+from bot.channels.setup import channel_registry
 from knowledge.config import Settings
+from knowledge.reminders.messages import (
+    Destination,
+    Recipient,
+    RecipientKind,
+    Reminder,
+    ReminderItem,
+    ReminderKind,
+    Urgency,
+)
 from knowledge.reminders.models import Escalation, Undeliverable
 from knowledge.reminders.outbox import Outbox, OutboxState
 
@@ -109,3 +122,46 @@ async def test_two_dispatchers_racing_send_every_reminder_once(world: World) -> 
                                     world.dispatcher(bot_b).dispatch(MONDAY))
     chats = [c.params["chat_id"] for c in world.server.calls("sendMessage")]
     assert len(chats) == len(set(chats)) == a.sent + b.sent > 0
+
+
+async def test_a_group_that_removed_the_bot_is_undeliverable_and_reported(world: World) -> None:
+    group = world.server.group_chat("东街道安全生产群")
+    world.service().link_chat(world.org.admin, "东街道", "telegram", group.id)
+    world.server.remove_bot(group)
+    async with world.bot() as bot:
+        report = await world.dispatcher(bot).dispatch(MONDAY)
+    assert report.undeliverable == 1
+    (attempt,) = world.server.calls("sendMessage", chat_id=group.id, ok_only=False)
+    assert attempt.status == 403
+    summary = world.texts_to(world.admin)
+    assert len(summary) == 1 and "东街道" in summary[0] and "机器人已不在群中" in summary[0]
+
+
+def many_items(n: int) -> Reminder:
+    items = tuple(ReminderItem(f"YH-2026-{k:04d}", f"<B区>第{k}号仓库安全出口被货物堵塞，应急照明损坏",
+                               date(2026, 2, 26), Urgency.OVERDUE if k < 50 else Urgency.DUE_SOON,
+                               3 if k < 50 else 2, "东街道", "张三", actions=("progress", "request_extension"))
+                  for k in range(n))
+    return Reminder(MONDAY, ReminderKind.DAILY,
+                    Recipient(RecipientKind.OFFICIAL, "张三", official_id=1,
+                              destinations=(Destination("telegram", "0"),)), items)
+
+
+async def test_a_long_digest_is_one_message_ending_with_the_rest_count(world: World) -> None:
+    zhang = world.users["张三"]
+    reminder = many_items(300)
+    reminder = Reminder(reminder.day, reminder.kind, Recipient(
+        RecipientKind.OFFICIAL, "张三", official_id=1, destinations=(Destination("telegram", str(zhang.id)),)),
+        reminder.items)
+    plan = SimpleNamespace(day=MONDAY, working_day=True, reminders=[reminder], unreachable=[])
+    async with world.bot() as bot:
+        report = await Dispatcher(world.sessions, channel_registry(world.settings, bot), lambda day: plan
+                                  ).dispatch(MONDAY)
+    assert report.sent == 1
+    (message,) = world.server.calls("sendMessage", chat_id=zhang.id)  # accepted: valid HTML, ≤ 4096
+    text = message.result["text"]
+    shown = text.count("YH-2026-")
+    assert 20 < shown < 300 and text.endswith(f"还有 {300 - shown} 项，发送 /hazards 查看")
+    assert text.index("【逾期】") < text.index("【即将到期】") and "<B区>" in text
+    buttons = world.server.buttons(message)
+    assert buttons[-1] == ("已知悉", "ack:daily:20260302") and len(buttons) == 5 * 2 + 1

@@ -150,8 +150,9 @@ class Dispatcher:
         if not found:
             return
         if not any(row.kind == ReminderKind.ADMIN_SUMMARY for row in rows):
-            summaries = [r for r in self.planner(day).reminders if r.kind == ReminderKind.ADMIN_SUMMARY]
-            self._enqueue(summaries)
+            # The new plan names the destinations just marked undeliverable itself.
+            self._enqueue([r for r in self.planner(day).reminders if r.kind == ReminderKind.ADMIN_SUMMARY])
+            return
         with self.sessions.begin() as session:
             self.outbox.merge_unreachable(session, day, ReminderKind.ADMIN_SUMMARY, found)
 

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
     Date,
@@ -41,22 +42,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from pydantic import TypeAdapter
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from knowledge.db import Base
 from knowledge.models import utcnow
-from knowledge.reminders.messages import (
-    Destination,
-    DigestCounts,
-    Recipient,
-    RecipientKind,
-    Reminder,
-    ReminderItem,
-    ReminderKind,
-    Unreachable,
-    Urgency,
-)
+from knowledge.reminders.messages import Reminder, Unreachable
 
 # Longer than any send including its retries (429 waits, back-off): a claim this old has no live
 # process behind it.

@@ -16,7 +16,8 @@ from bot.telegram_bot.ledger.common import action_data
 from bot.telegram_bot.ledger.ops import STEP_ACTIONS
 from bot.telegram_bot.ledger.text import BUTTON_LABELS, clip
 from knowledge.numerals import int_to_cn
-from knowledge.reminders.messages import Reminder, ReminderItem, ReminderKind, Urgency
+from knowledge.reminders.messages import Reminder, ReminderItem, ReminderKind, Unreachable, Urgency
+from knowledge.reminders.planner import NOBODY_TO_ESCALATE
 
 DESCRIPTION_CHARS = 20
 BUTTON_ITEMS = 5          # items that get action buttons (the most urgent ones)
@@ -164,12 +165,24 @@ def _digest(reminder: Reminder, limit: int) -> Rendered:
 
 
 def _admin_summary(reminder: Reminder, limit: int) -> Rendered:
-    people: dict[str, set[str]] = {}
-    for entry in reminder.unreachable:
-        people.setdefault(entry.reason, set()).add(entry.name)
-    summary = "、".join(f"{len(names)} 人{reason}" for reason, names in people.items())
+    summary = "、".join(_count(reason, entries) for reason, entries in _by_reason(reminder.unreachable).items())
     head = [bold(f"提醒送达情况 · {day_heading(reminder.day)}"),
             esc(f"{summary}，以下事项无法送达：" if summary else "今日提醒全部送达。")]
     body = [(esc(f"{u.name}（{u.reason}）：{'、'.join(u.items) or '—'}"), 1) for u in reminder.unreachable]
     lines, _ = _fit(head, body, len(body), limit)
     return Rendered("\n".join(lines).strip())
+
+
+def _by_reason(entries: Sequence[Unreachable]) -> dict[str, list[Unreachable]]:
+    out: dict[str, list[Unreachable]] = {}
+    for entry in entries:
+        out.setdefault(entry.reason, []).append(entry)
+    return out
+
+
+def _count(reason: str, entries: list[Unreachable]) -> str:
+    """"3 人未绑定", "1 个群机器人已不在群中", "2 项无人可接收升级提醒"."""
+    if reason == NOBODY_TO_ESCALATE:
+        return f"{sum(len(e.items) for e in entries)} 项{reason}"
+    names = {e.name for e in entries}
+    return f"{len(names)} {'个群' if '群' in reason else '人'}{reason}"
