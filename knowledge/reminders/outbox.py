@@ -160,8 +160,9 @@ class Outbox:
             return 0
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(OutboxEntry).on_conflict_do_nothing(
-            index_elements=["channel", "address", "day", "kind"]).returning(OutboxEntry.id)
+        table = OutboxEntry.__table__  # Core, not the ORM's bulk path: a day may have 100,000 rows
+        stmt = insert(table).on_conflict_do_nothing(
+            index_elements=["channel", "address", "day", "kind"]).returning(table.c.id)
         # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues"); rowcount would
         # be -1 on psycopg, so the returned ids are counted.
         created = len(session.execute(stmt, rows).all())
