@@ -159,14 +159,18 @@ async def bench_kill(cycles: int, n: int, url: str | None, seed: int) -> None:
             before = len(server.calls("sendMessage"))
             proc = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=str(tmp),
                                                         stdout=asyncio.subprocess.DEVNULL,
-                                                        stderr=asyncio.subprocess.DEVNULL)
+                                                        stderr=asyncio.subprocess.PIPE)
             target = before + rng.randint(3, 2 * max(3, n // (cycles + 1)))
             while len(server.calls("sendMessage")) < target and proc.returncode is None:
                 await asyncio.sleep(rng.uniform(0.0, 0.02))
             if proc.returncode is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
-            await proc.wait()
+            _, err = await proc.communicate()
+            if proc.returncode not in (0, -signal.SIGKILL):
+                print(f"cycle {cycle}: exit {proc.returncode}: {err.decode()[-300:]}")
+            elif proc.returncode == 0:
+                print(f"cycle {cycle}: the run finished before the kill")
         final = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=str(tmp), stdout=asyncio.subprocess.PIPE,
                                                      stderr=asyncio.subprocess.DEVNULL)
         out, _ = await final.communicate()

@@ -88,13 +88,15 @@ class Dispatcher:
     def __init__(self, sessions: sessionmaker[Session], channels: dict[str, Channel], planner: Planner, *,
                  record_escalations: EscalationRecorder | None = None,
                  mark_undeliverable: UndeliverableMarker | None = None,
-                 outbox: Outbox | None = None, concurrency: int = 8, worker: str | None = None) -> None:
+                 outbox: Outbox | None = None, concurrency: int = 3, worker: str | None = None) -> None:
         self.sessions = sessions
         self.channels = channels
         self.planner = planner
         self.record_escalations = record_escalations
         self.mark_undeliverable = mark_undeliverable
         self.outbox = outbox or Outbox(sessions)
+        # A few concurrent sends keep up with Telegram's 30 messages/s; each is a message whose
+        # outcome a crash would leave unknown, so no more than needed.
         self.concurrency = concurrency
         self.worker = worker or worker_name()
         self._host = self.worker.split(":", 1)[0]

@@ -14,6 +14,7 @@ import click
 
 from bot.channels.dispatch import DispatchReport
 from bot.cli.common import emit, format_option
+from bot.cli.ledger import LedgerCliError
 from bot.runtime import Runtime
 from knowledge.ledger import LedgerError
 from knowledge.reminders.messages import Destination, Recipient
@@ -64,7 +65,7 @@ def plan(ctx: click.Context, day: Any, fmt: str) -> None:
     try:
         result = ReminderService(runtime.ledger).plan(the_day)
     except LedgerError as exc:
-        raise click.ClickException(exc.message) from None
+        raise LedgerCliError(exc.message) from None
     deliveries = []
     lines = [f"{the_day.isoformat()}：{'工作日' if result.working_day else '非工作日，不发送提醒'}"]
     for reminder in result.reminders:
@@ -102,7 +103,7 @@ def send(ctx: click.Context, day: Any, resend_unknown: bool, fmt: str) -> None:
     runtime = _runtime(ctx)
     the_day = _day(runtime, day)
     if not runtime.settings.telegram_token:
-        raise click.ClickException("未配置 SAFETYBOT_TELEGRAM_TOKEN，无法发送。可先用 safetybot reminders plan 预览。")
+        raise LedgerCliError("未配置 SAFETYBOT_TELEGRAM_TOKEN，无法发送。可先用 safetybot reminders plan 预览。")
     if resend_unknown:
         count = Outbox(runtime.sessions).resend_unknown(the_day)
         click.echo(f"已将 {count} 条结果未知的提醒恢复为待发送。", err=True)
@@ -110,7 +111,7 @@ def send(ctx: click.Context, day: Any, resend_unknown: bool, fmt: str) -> None:
     try:
         report = asyncio.run(_send(runtime, the_day))
     except LedgerError as exc:
-        raise click.ClickException(exc.message) from None
+        raise LedgerCliError(exc.message) from None
     if not report.working_day:
         text = f"{the_day.isoformat()} 不是工作日，不发送提醒。"
     elif report.nothing_new:

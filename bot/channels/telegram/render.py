@@ -82,7 +82,8 @@ def parse_ack(data: str) -> tuple[ReminderKind, date] | None:
         return None
 
 
-def _fit(head: list[str], body: list[tuple[str, int]], total: int, limit: int) -> tuple[list[str], int]:
+def _fit(head: list[str], body: list[tuple[str, int]], total: int, limit: int,
+         more: str = "发送 /hazards 查看") -> tuple[list[str], int]:
     """Head lines plus as many body lines as fit; body is (line, items it lists)."""
     lines, size, shown = list(head), sum(visible_length(x) + 1 for x in head), 0
     for line, count in body:
@@ -92,7 +93,7 @@ def _fit(head: list[str], body: list[tuple[str, int]], total: int, limit: int) -
         size += visible_length(line) + 1
         shown += count
     if shown < total:
-        lines.append(esc(f"还有 {total - shown} 项，发送 /hazards 查看"))
+        lines.append(esc(f"还有 {total - shown} 项，{more}"))
     return lines, shown
 
 
@@ -168,8 +169,9 @@ def _admin_summary(reminder: Reminder, limit: int) -> Rendered:
     summary = "、".join(_count(reason, entries) for reason, entries in _by_reason(reminder.unreachable).items())
     head = [bold(f"提醒送达情况 · {day_heading(reminder.day)}"),
             esc(f"{summary}，以下事项无法送达：" if summary else "今日提醒全部送达。")]
-    body = [(esc(f"{u.name}（{u.reason}）：{'、'.join(u.items) or '—'}"), 1) for u in reminder.unreachable]
-    lines, _ = _fit(head, body, len(body), limit)
+    body = [(esc(f"{u.name}：{u.reason}" + (f"，{'、'.join(u.items)}" if u.items else "")), 1)
+            for u in reminder.unreachable]
+    lines, _ = _fit(head, body, len(body), limit, "完整名单见 safetybot reminders plan")
     return Rendered("\n".join(lines).strip())
 
 
