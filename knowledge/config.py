@@ -104,6 +104,14 @@ class Settings(BaseSettings):
             raise ValueError("escalate_after_days: increasing positive working-day counts, e.g. 1,5")
         return value
 
+    @field_validator("reminder_time", "reminder_cutoff", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        # "9:00" as people write it; pydantic wants "09:00".
+        if isinstance(value, str) and len(value.strip().split(":")[0]) == 1:
+            return "0" + value.strip()
+        return value
+
     @field_validator("listed_weekly_day", mode="before")
     @classmethod
     def _weekday(cls, value: object) -> object:

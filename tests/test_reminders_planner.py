@@ -167,6 +167,9 @@ def test_both_escalation_levels_fire_once_each(org, sessions):
     escalate = [e for e in view.history if e.action == "escalate"]
     assert [e.changes["level"] for e in escalate] == [1, 2]
     assert "李四" in escalate[0].note and "周九" in escalate[1].note
+    from bot.telegram_bot.ledger.text import detail_lines
+
+    assert "逾期升级：一级 03-05；二级 03-11" in "\n".join(detail_lines(view))   # the /hazard detail
     with sessions() as s:
         audits = s.execute(select(AuditLog.detail).where(AuditLog.action == "hazard.escalate",
                                                          AuditLog.object_id == n)).scalars().all()
@@ -280,3 +283,22 @@ def test_history_labels_read_in_chinese(org):
     from knowledge.ledger.statemachine import ACTION_LABELS
 
     assert ACTION_LABELS["acknowledge"] == "已知悉" and ACTION_LABELS["escalate"] == "逾期升级提醒"
+
+
+def test_reminder_settings_from_the_environment(monkeypatch):
+    from datetime import time
+
+    from pydantic import ValidationError
+
+    from knowledge.config import Settings
+
+    monkeypatch.setenv("SAFETYBOT_REMINDER_TIME", "8:30")
+    monkeypatch.setenv("SAFETYBOT_ESCALATE_AFTER_DAYS", "2, 6,10")
+    monkeypatch.setenv("SAFETYBOT_LISTED_WEEKLY_DAY", "Tuesday")
+    monkeypatch.setenv("SAFETYBOT_DIGEST_ALL_CLEAR", "false")
+    s = Settings(_env_file=None)
+    assert (s.reminder_time, s.reminder_cutoff, s.escalate_after_days) == (time(8, 30), time(20, 0), [2, 6, 10])
+    assert (s.listed_weekly_day, s.digest_all_clear, s.reminder_due_soon_days) == (2, False, 3)
+    monkeypatch.setenv("SAFETYBOT_ESCALATE_AFTER_DAYS", "5,1")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)

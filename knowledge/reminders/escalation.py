@@ -37,6 +37,10 @@ def record_escalations(session: Session, reminders: Iterable[Reminder]) -> list[
     Idempotent and safe against a concurrent caller (``INSERT … ON CONFLICT DO NOTHING``): a pair
     already recorded is skipped without a second history line. Does not commit. Returns the
     (number, level) pairs recorded by this call.
+
+    Pass all of the plan's reminders (non-escalation ones are ignored), including escalations whose
+    recipient has no destination: those are reported in the admin summary, and the level counts
+    as fired, so it is not offered again tomorrow.
     """
     wanted: dict[tuple[str, int], list[str]] = defaultdict(list)
     day = None

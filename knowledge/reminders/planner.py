@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,11 @@ UNBOUND = "未绑定"
 NOBODY_TO_ESCALATE = "无人可接收升级提醒"
 _KIND_ORDER = {kind: i for i, kind in enumerate(ReminderKind)}
 _RANK = {urgency: urgency.rank for urgency in Urgency}
+_ENTRY_FIELDS = ("number", "description", "deadline", "urgency", "working_days", "responsible_unit",
+                 "responsible_official", "responsible_phone", "status", "listed_supervision", "escalation_level",
+                 "version", "actions", "acknowledged_on", "acknowledged_by")
+if tuple(f.name for f in fields(ReminderItem))[:len(_ENTRY_FIELDS)] != _ENTRY_FIELDS:  # pragma: no cover
+    raise ImportError("ReminderItem's field order changed: update the planner's positional construction")
 
 
 @dataclass
@@ -167,7 +172,8 @@ class _Planner:
         self.links = destinations_of_units(s)
         self.undeliverable_groups: list[Unreachable] = []
         self.acks: dict[int, tuple[date, str]] = {}
-        # Per recipient official: number -> item (most urgent kept); escalations separately.
+        # Per recipient official id: their entries (one per item), for DAILY and for ESCALATION;
+        # per linked unit id: (responsible unit id, entry) of the overdue items at or below it.
         self.daily: dict[int, list[ReminderItem]] = defaultdict(list)
         self.escalated: dict[int, list[ReminderItem]] = defaultdict(list)
         self.digest_overdue: dict[int, list[tuple[int, ReminderItem]]] = defaultdict(list)
@@ -176,6 +182,8 @@ class _Planner:
         self._steps: dict[tuple, tuple[str, ...]] = {}
         self._timings: dict[date, int] = {}
         self._raw_overdue: dict[date, int] = {}
+        self._raw_waits: dict[date, int] = {}
+        self._linked_above: dict[int, list[int]] = {}   # unit id -> linked units at or above it
 
     # ------------------------------------------------------------------ selection (SQL)
     def _nudge_day(self) -> bool:
@@ -188,10 +196,11 @@ class _Planner:
         return not any(self.days.is_workday(d) for d in earlier)
 
     def _select(self) -> tuple[dict[int, _Item], set[int], dict[int, date]]:
-        s, items = self.s, {}
+        items: dict[int, _Item] = {}
 
         def load(stmt) -> None:  # type: ignore[no-untyped-def]
-            for r in self.db.execute(stmt):
+            # Streamed in batches: the whole result is never held as one client-side buffer.
+            for r in self.db.execution_options(yield_per=20_000).execute(stmt):
                 if r[0] not in items:
                     items[r[0]] = _Item(*r)
 
@@ -327,18 +336,14 @@ class _Planner:
             self._timings[item.deadline] = found
         return found
 
-    def _item_fields(self, item: _Item) -> dict:
-        """The fields of an item's entries that do not depend on the recipient."""
+    def _item_fields(self, item: _Item) -> tuple:
+        """The fields of an item's entries that do not depend on the recipient, in the order of
+        ``_ENTRY_FIELDS``."""
         official = self.officials.get(item.responsible_official_id or -1)
-        ack = self.acks.get(item.id)
-        return dict(
-            number=item.number, description=item.description, deadline=item.deadline,
-            working_days=self._timing(item), responsible_unit=self.units[item.responsible_unit_id].name,
-            responsible_official=official.name if official else None,
-            responsible_phone=official.phone if official else None, status=item.status,
-            listed_supervision=item.listed_supervision, version=item.version,
-            acknowledged_on=ack[0] if ack else None, acknowledged_by=ack[1] if ack else None,
-        )
+        ack = self.acks.get(item.id) or (None, None)
+        return (item.number, item.description, item.deadline, self._timing(item),
+                self.units[item.responsible_unit_id].name, official.name if official else None,
+                official.phone if official else None, item.status, item.listed_supervision, item.version, *ack)
 
     # ------------------------------------------------------------------ the plan
     def plan(self) -> DayPlan:
@@ -351,24 +356,29 @@ class _Planner:
         fired = self._fired(items)
         for hid in sorted(items):
             self._plan_item(items[hid], hid in pending, review_since.get(hid), fired)
-        del items, fired
+        del items, fired  # the entries hold what is needed
         reminders = self._official_reminders(ReminderKind.DAILY, self.daily)
         reminders += self._official_reminders(ReminderKind.ESCALATION, self.escalated)
         reminders += self._digests()
         return self._finish(reminders, self._unreachable(reminders))
 
     def _plan_item(self, item: _Item, pending: bool, review_since: date | None,
-                   fired: dict[tuple[int, int], date]) -> None:
+                   fired: dict[int, int]) -> None:
         """One item's entries: its people's daily list, escalations, digests. Entries with equal
         content are one shared object (memory: a large day has about a million entries)."""
         made: dict[tuple, ReminderItem] = {}
         fields = self._item_fields(item)
 
+        number, description, deadline, days, unit_name, name, phone, status, listed, version, ack_on, ack_by = fields
+
         def entry(urgency: Urgency, actions: tuple[str, ...] = (), level: int | None = None) -> ReminderItem:
             found = made.get((urgency, actions, level))
             if found is None:
+                # Positional: a frozen dataclass is slow to build from keywords, and a day can
+                # build a million of these. _ENTRY_FIELDS pins the order.
                 found = made[(urgency, actions, level)] = ReminderItem(
-                    urgency=urgency, actions=actions, escalation_level=level, **fields)
+                    number, description, deadline, urgency, days, unit_name, name, phone, status, listed, level,
+                    version, actions, ack_on, ack_by)
             return found
 
         mine: dict[int, ReminderItem] = {}   # official id -> the item's most urgent entry for them
@@ -376,8 +386,7 @@ class _Planner:
         if urgency is not None:
             for official in self._responsible(item):
                 mine[official.id] = entry(urgency, self._actions(official, item, pending))
-        waiting = review_since is not None and (
-            self.days.between(review_since, self.day) > self.settings.reminder_review_wait_days)
+        waiting = review_since is not None and self._waited(review_since) > self.settings.reminder_review_wait_days
         if pending or waiting:
             why = Urgency.AWAITING_DECISION if pending else Urgency.AWAITING_REVIEW
             for official in self._supervisors(item):
@@ -392,8 +401,7 @@ class _Planner:
         overdue = self._overdue_days(item.deadline)
         escalated: dict[int, ReminderItem] = {}   # the highest level wins when one person is on several
         for level, after in enumerate(self.settings.escalate_after_days, 1):
-            when = fired.get((item.id, level))
-            if overdue < after or (when is not None and when != self.day):
+            if overdue < after or fired.get(item.id, 0) & (1 << level):
                 continue
             people = self._level(item, level)
             if not people:
@@ -402,11 +410,20 @@ class _Planner:
                 escalated[official.id] = entry(Urgency.OVERDUE, self._actions(official, item, pending), level)
         for oid, found in escalated.items():
             self.escalated[oid].append(found)
-        linked = [anc for anc in self.units[item.responsible_unit_id].ancestors() if anc in self.links]
+        linked = self._linked_above.get(item.responsible_unit_id)
+        if linked is None:
+            unit = self.units[item.responsible_unit_id]
+            linked = self._linked_above[unit.id] = [anc for anc in unit.ancestors() if anc in self.links]
         if linked:
             plain = entry(Urgency.OVERDUE)
             for anc in linked:
                 self.digest_overdue[anc].append((item.responsible_unit_id, plain))
+
+    def _waited(self, since: date) -> int:
+        found = self._raw_waits.get(since)
+        if found is None:
+            found = self._raw_waits[since] = self.days.between(since, self.day)
+        return found
 
     def _overdue_days(self, deadline: date) -> int:
         found = self._raw_overdue.get(deadline)
@@ -435,11 +452,17 @@ class _Planner:
                 latest[hid] = (day, _person(actor))
         return latest
 
-    def _fired(self, items: dict[int, _Item]) -> dict[tuple[int, int], date]:
-        rows = self.db.execute(select(Escalation.hazard_id, Escalation.level, Escalation.fired_on)
-                              .join(Hazard, Hazard.id == Escalation.hazard_id)
-                              .where(IS_OPEN, Hazard.deadline < self.day))
-        return {(hid, level): on for hid, level, on in rows if hid in items}
+    def _fired(self, items: dict[int, _Item]) -> dict[int, int]:
+        """Levels fired on an earlier day, as a bit mask per item. Levels recorded today still
+        count as due, so planning the same day again gives the same plan."""
+        fired: dict[int, int] = {}
+        rows = self.db.execution_options(yield_per=20_000).execute(
+            select(Escalation.hazard_id, Escalation.level).join(Hazard, Hazard.id == Escalation.hazard_id)
+            .where(IS_OPEN, Hazard.deadline < self.day, Escalation.fired_on < self.day))
+        for hid, level in rows:
+            if hid in items:
+                fired[hid] = fired.get(hid, 0) | (1 << level)
+        return fired
 
     def _recipient(self, official: _OfficialRow) -> Recipient:
         return Recipient(RecipientKind.OFFICIAL, official.name, official.id, official.unit_id, official.phone,
