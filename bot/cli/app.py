@@ -32,9 +32,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register_subcommands() -> None:
-    from bot.cli import duties, knowledge, ledger, run
+    from bot.cli import duties, knowledge, ledger, reminders, run
 
-    for module in (knowledge, duties, ledger, run):
+    for module in (knowledge, duties, ledger, reminders, run):
         module.register(main)
 
 

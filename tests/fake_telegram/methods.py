@@ -89,6 +89,9 @@ class BotApiMethods(TelegramState):
             raise bad_request("chat not found")
         if state.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if state.kicked:
+            kind = "supergroup chat" if state.chat.type == "supergroup" else "group chat"
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind}")
         return state
 
     @staticmethod

@@ -74,6 +74,7 @@ class ChatState:
     members: dict[int, FakeUser] = field(default_factory=dict)
     next_message_id: int = 1
     blocked: bool = False  # private chat whose user blocked the bot
+    kicked: bool = False   # group the bot was removed from
 
 
 @dataclass

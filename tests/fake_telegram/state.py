@@ -163,6 +163,10 @@ class TelegramState:
         """The user of this private chat blocks the bot: sends then fail with 403."""
         self._chat_state(chat.id).blocked = blocked
 
+    def remove_bot(self, chat: FakeChat, removed: bool = True) -> None:
+        """An admin removes the bot from this group: sends then fail with 403."""
+        self._chat_state(chat.id).kicked = removed
+
     def _register_chat(self, chat: FakeChat) -> ChatState:
         state = self.chats.get(chat.id)
         if state is None:

@@ -1,0 +1,43 @@
+"""Wiring a dispatcher: the registry of channels and the reminder domain's planner and records.
+
+Channels are registered by kind; group-robot channels (企业微信/钉钉/飞书) add their kinds in
+``channel_registry``. A row whose kind has no channel in this process stays pending.
+"""
+from __future__ import annotations
+
+from telegram import Bot
+
+from bot.channels.base import Channel
+from bot.channels.dispatch import Dispatcher
+from bot.channels.telegram import TelegramChannel
+from bot.runtime import Runtime
+from bot.telegram_bot.retries import RetryingRateLimiter
+from knowledge.config import Settings
+from knowledge.reminders.escalation import record_escalations
+from knowledge.reminders.service import ReminderService
+
+
+def channel_registry(settings: Settings, telegram_bot: Bot | None) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    if telegram_bot is not None:
+        channels[TelegramChannel.kind] = TelegramChannel(telegram_bot)
+    return channels
+
+
+def reminder_dispatcher(runtime: Runtime, channels: dict[str, Channel], **options: object) -> Dispatcher:
+    service = ReminderService(runtime.ledger)
+    return Dispatcher(runtime.sessions, channels, service.plan, record_escalations=record_escalations,
+                      mark_undeliverable=service.mark_undeliverable, **options)  # type: ignore[arg-type]
+
+
+def standalone_bot(settings: Settings, *, read_timeout: float = 30) -> Bot:
+    """A bot for sending outside ``safetybot run`` (the CLI): same API URL, same retrying limiter."""
+    from telegram.ext import ExtBot
+
+    if not settings.telegram_token:
+        raise ValueError("SAFETYBOT_TELEGRAM_TOKEN is not set")
+    from telegram.request import HTTPXRequest
+
+    return ExtBot(settings.telegram_token, base_url=settings.telegram_api_url,
+                  base_file_url=settings.telegram_file_url, rate_limiter=RetryingRateLimiter(),
+                  request=HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=30))
