@@ -77,6 +77,9 @@ NON_SEARCH = [
     ["hazards", "export", "台账.xlsx"],
     ["duties", "list"],
     ["duties", "show", "没有这条规则"],
+    ["reminders", "plan", "--date", "2026-03-02"],
+    ["reminders", "log", "--date", "2026-03-02"],
+    ["units", "chats"],
     ["--help"],
     ["hazards", "add", "--help"],
 ]
