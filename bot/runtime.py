@@ -1,6 +1,7 @@
 """The objects a front end needs, built once from Settings and shared by CLI and Telegram."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,6 +16,7 @@ from knowledge.db import make_engine, migrate, session_factory
 from knowledge.duties.answer import DutyAnswerer
 from knowledge.duties.service import ensure_bundled_rules
 from knowledge.ledger import LedgerService
+from knowledge.writer_lock import writer_lock
 
 
 @dataclass
@@ -28,7 +30,7 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         self.settings.ensure_dirs()
-        engine = make_engine(self.settings.db_url)
+        engine = make_engine(self.settings.db_url, busy_timeout_s=self.settings.db_busy_timeout)
         migrate(engine)
         return engine
 
@@ -57,6 +59,10 @@ class Runtime:
         if (self.settings.index_dir / "meta.json").exists():
             suggester = KnowledgeSuggester(lambda: self.knowledge, lambda: self.duties)
         return LedgerService(self.sessions, self.settings, suggester=suggester)
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """The data folder's cross-process writer lock (see knowledge/writer_lock.py)."""
+        return writer_lock(self.settings.writer_lock_path, self.settings.writer_lock_wait)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

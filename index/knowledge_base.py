@@ -10,7 +10,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +33,7 @@ from knowledge.models import DocStatus, Document, Passage
 from knowledge.numerals import format_article, parse_article_ref
 from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
 from knowledge.readers import IngestError
+from knowledge.writer_lock import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +166,7 @@ class KnowledgeBase:
                 progress("向量化", min(start + step, len(windows)), len(windows))
         if progress:
             progress("写入索引", 0, 1)
-        with self._lock:
+        with self.writing(), self._lock:
             with transaction(self.sessions) as session:
                 result = documents.replace_document(session, parsed, actor, bundled=bundled)
                 added = [(p.id, p.norm_text) for p in session.scalars(
@@ -179,8 +181,16 @@ class KnowledgeBase:
             embedded=embedded, problems=list(parsed.problems),
         )
 
+    def writing(self) -> AbstractContextManager[None]:
+        """The data folder's cross-process writer lock, with this instance's index brought up to date.
+
+        Another process may have committed documents since this one loaded its index; syncing
+        under the lock means the index files saved afterwards hold both processes' work.
+        """
+        return _synced(self)
+
     def remove(self, title: str, actor: str) -> int | None:
-        with self._lock:
+        with self.writing(), self._lock:
             with transaction(self.sessions) as session:
                 ids = documents.remove_document(session, title, actor)
             if ids is None:
@@ -191,10 +201,11 @@ class KnowledgeBase:
         return len(ids)
 
     def set_status(self, title: str, status: str, actor: str) -> bool:
-        with transaction(self.sessions) as session:
-            ok = documents.set_status(session, title, status, actor)
-        with self._lock:
-            self._refresh_metadata()
+        with self.writing():
+            with transaction(self.sessions) as session:
+                ok = documents.set_status(session, title, status, actor)
+            with self._lock:
+                self._refresh_metadata()
         return ok
 
     def list_documents(self) -> list[tuple[Document, int]]:
@@ -288,6 +299,17 @@ class KnowledgeBase:
         if not relevant:
             return compose(question, [])
         return compose(question, citations)
+
+
+@contextmanager
+def _synced(kb: KnowledgeBase) -> Iterator[None]:
+    with writer_lock(kb.settings.writer_lock_path, kb.settings.writer_lock_wait):
+        with kb._lock:
+            report = kb.store.sync(kb.sessions)
+            if report.added or report.removed:
+                kb._refresh_metadata()
+            kb._last_sync = time.monotonic()
+        yield
 
 
 def _label(doc: Document, jurisdiction: str | None) -> str:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import click
 
+from bot.cli.errors import FaultReportingGroup
 from bot.runtime import Runtime
 from knowledge.config import Settings
 
 
-@click.group()
+@click.group(cls=FaultReportingGroup)
+@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, debug: bool) -> None:
     """安全生产 duty & rectification assistant."""
     runtime = Runtime(Settings())
     ctx.obj = runtime

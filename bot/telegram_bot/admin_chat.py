@@ -201,7 +201,8 @@ def failure_lines(name: str, reason: str) -> list[str]:
 
 # ---- duty rules ------------------------------------------------------------------------------
 def _load(runtime: Runtime, path: Path, actor: str, max_bytes: int) -> UpsertResult:
-    return load_rules_file(runtime.sessions, path, actor=actor, max_bytes=max_bytes)
+    with runtime.writer_lock():
+        return load_rules_file(runtime.sessions, path, actor=actor, max_bytes=max_bytes)
 
 
 async def _load_rules(update: Update, context: ContextTypes.DEFAULT_TYPE, document: Document) -> None:
