@@ -19,10 +19,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from index.answer import Answer, Citation, best_sentences, compose, reference_answer
+from index.answer import Answer, Citation, best_sentences, compose, not_loaded_answer, reference_answer
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
-from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
+from index.query import AnalyzedQuery, ArticleRef, QueryAnalyzer, TypoRepair
 from index.query_batcher import QueryBatcher
 from index.searcher import DocInfo, PassageInfo, Searcher
 from index.tokenize import Tokenizer
@@ -30,7 +30,7 @@ from knowledge import documents
 from knowledge.config import Settings
 from knowledge.db import transaction
 from knowledge.models import DocStatus, Document, Passage
-from knowledge.numerals import format_article, parse_article_ref
+from knowledge.numerals import parse_article_ref
 from knowledge.parse import ParsedDocument, bundled_corpus_dir, parse_bundled, parse_document
 from knowledge.readers import IngestError
 from knowledge.writer_lock import writer_lock
@@ -265,6 +265,8 @@ class KnowledgeBase:
         return out
 
     def article(self, document: str, article_no: int, article_sub: int = 0) -> Citation | None:
+        if not ArticleRef(document, article_no, article_sub).possible:
+            return None  # also keeps numbers the database cannot hold out of the query
         with self.sessions() as session:
             passage = documents.find_article(session, document, article_no, article_sub)
             return self._full_citation(passage) if passage is not None else None
@@ -293,12 +295,12 @@ class KnowledgeBase:
             found = self.article(ref.document, ref.article_no, ref.article_sub)
             if found is not None:
                 return reference_answer(question, found)
-            return Answer(question, f"《{ref.document}》中没有{format_article(ref.article_no, ref.article_sub)}。"
-                                    "请核对条号。", True, [], kind="reference")
+            return Answer(question, f"《{ref.document}》中没有{ref.label}。请核对条号。", True, [], kind="reference")
         citations, relevant = self._search(query, k)
-        if not relevant:
-            return compose(question, [])
-        return compose(question, citations)
+        answer = compose(question, citations if relevant else [])
+        if query.unknown_documents:
+            return not_loaded_answer(answer, query.unknown_documents)
+        return answer
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.cleaning import HAN, is_garbled
+from knowledge.textnorm import strip_control_chars
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"})
 _TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
@@ -96,6 +97,10 @@ def read_document(path: Path, *, max_bytes: int) -> RawDocument:
         raw = _read_docx(path, data, digest)
     else:
         raw = _read_pdf(path, data, digest)
+    cleaned = strip_control_chars(raw.text)
+    if len(cleaned) != len(raw.text):
+        raw.warnings.append(f"已删除 {len(raw.text) - len(cleaned)} 个不可见的控制字符（如 NUL），其余内容照常导入")
+    raw.text = cleaned
     if not _MEANINGFUL.search(raw.text):
         raise IngestError("no_text", f"文件“{name}”中没有可用的文字内容，请确认文件内容后重新上传。")
     return raw
