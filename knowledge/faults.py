@@ -11,6 +11,7 @@ end can tell a person what is wrong in one or two sentences and keep the details
 """
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Iterator
 
@@ -114,6 +115,20 @@ def classify_db_error(exc: BaseException, *, where: str, busy_wait_s: float) -> 
     return None
 
 
+_DISK_PROBLEMS = {
+    errno.EACCES: "没有写权限", errno.EPERM: "没有写权限", errno.EROFS: "所在磁盘是只读的",
+    errno.ENOSPC: "磁盘空间已满", errno.EDQUOT: "磁盘配额已用完",
+}
+
+
+def classify_os_error(exc: BaseException) -> EnvironmentFault | None:
+    """A data file that cannot be written (permissions, read-only disk, disk full)."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_PROBLEMS:
+        where = exc.filename or "数据文件"
+        return StorageUnusable(f"无法写入 {where}：{_DISK_PROBLEMS[exc.errno]}。请处理后再试（数据目录：SAFETYBOT_DATA_DIR）。")
+    return None
+
+
 def _is_connection_error(exc: BaseException) -> bool:
     # A psycopg OperationalError without an SQLSTATE comes from the client: connection refused,
     # unknown host, authentication failed, server gone.
@@ -139,7 +154,8 @@ def as_fault(exc: BaseException, *, where: str = "", busy_wait_s: float = 0) -> 
     for link in _chain(exc):
         if isinstance(link, EnvironmentFault):
             return link
-        fault = classify_db_error(link, where=where or "（数据库）", busy_wait_s=busy_wait_s)
+        fault = classify_db_error(link, where=where or "（数据库）", busy_wait_s=busy_wait_s) \
+            or classify_os_error(link)
         if fault is not None:
             return fault
     return None

@@ -131,3 +131,13 @@ def test_unexpected_error_points_to_the_log(tmp_path: Path, monkeypatch: pytest.
     assert "程序内部错误" in result.output and str(folder / "logs" / "safetybot.log") in result.output
     assert "KeyError" not in result.output and "Traceback" not in result.output
     assert "KeyError: 'internal'" in (folder / "logs" / "safetybot.log").read_text(encoding="utf-8")
+
+
+def test_disk_problems_are_named():
+    import errno
+
+    from knowledge.faults import StorageUnusable, as_fault
+
+    full = as_fault(OSError(errno.ENOSPC, "No space left on device", "/data/index/keyword.npz"))
+    assert isinstance(full, StorageUnusable) and "磁盘空间已满" in full.message
+    assert as_fault(OSError(errno.ENOENT, "No such file")) is None  # a bug, not the environment
