@@ -197,7 +197,11 @@ async def test_remove_asks_for_confirmation_and_the_document_is_no_longer_cited(
 
     yes = buttons[0][1]
     assert yes is not None
+    mark = cast.server.mark()
     await cast.driver.press(cast.boss, confirm, yes)
+    # The removal runs after the press is answered (writer lock, index save): wait for its edit.
+    await cast.server.wait_for("editMessageText", lambda p: p.get("message_id") == confirm.result["message_id"],
+                               since=mark, timeout=60)
     shown = cast.server.find_message(cast.boss_chat.id, confirm.result["message_id"])
     assert shown is not None and f"已删除《{TITLE}》及其" in shown["text"]
     assert "reply_markup" not in shown  # the buttons are gone

@@ -3,7 +3,10 @@ application against the fake Telegram server, a real SQLite file locked by anoth
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +46,7 @@ async def scene(tg_server: FakeTelegram, tmp_path: Path, models_dir: Path, embed
             codes.append(runtime.ledger.issue_bind_code(boss, name))
 
     settings = bot_settings(tg_server, tmp_path / "data", models_dir, admin_ids=[admin.id], load_bundled=False,
-                            db_busy_timeout=1.0)
+                            db_busy_timeout=1.0, writer_lock_wait=1.0)
     async with running_bot(tg_server, settings, embedder=embedder, prepare=organisation) as driver:
         yield Scene(driver, tg_server, admin, tg_server.private_chat(admin), codes)
 
@@ -97,3 +100,29 @@ async def test_strangers_document_in_private_gets_the_same_polite_refusal(scene:
     server.document_message(chat, stranger, "第一条 测试。".encode(), "规定2.txt")
     await driver.silent(chat, mark)  # one refusal, then silence, as for text
     await asyncio.sleep(0)
+
+
+async def test_upload_while_another_process_writes_is_refused_in_words(scene: Scene):
+    server, driver = scene.server, scene.driver
+    lock = driver.runtime.settings.writer_lock_path
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; from pathlib import Path; from knowledge.writer_lock import writer_lock\n"
+         f"with writer_lock(Path({str(lock)!r}), 5):\n    print('held', flush=True); time.sleep(60)"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        mark = server.mark()
+        server.document_message(scene.admin_chat, scene.admin,
+                                "# 某规定\n\n第一条 动火作业应当办理审批手续。\n".encode(), "某规定.md")
+        status = await server.wait_for("sendMessage", lambda p: p.get("chat_id") == scene.admin.id, since=mark,
+                                       timeout=30)
+        final = await server.wait_for(
+            "editMessageText",
+            lambda p: p.get("message_id") == status.result["message_id"] and "未能入库" in str(p.get("text", "")),
+            since=mark, timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    text = plain(final)
+    assert "另一个 safetybot 进程正在写入同一个数据目录" in text and "Traceback" not in text
+    assert driver.runtime.knowledge.list_documents() == []  # nothing half-loaded

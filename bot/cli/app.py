@@ -9,7 +9,7 @@ from knowledge.config import Settings
 
 
 @click.group(cls=FaultReportingGroup)
-@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+@click.option("--debug", is_flag=True, help="命令出错时在屏幕上显示完整的错误追踪（默认只写入日志）。")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """安全生产 duty & rectification assistant."""
