@@ -7,11 +7,13 @@ at module level here.
 """
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from knowledge.config import Settings
+from knowledge.writer_lock import writer_lock
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,7 +38,7 @@ class Runtime:
         from knowledge.db import make_engine, migrate
 
         self.settings.ensure_dirs()
-        engine = make_engine(self.settings.db_url)
+        engine = make_engine(self.settings.db_url, busy_timeout_s=self.settings.db_busy_timeout)
         migrate(engine)
         return engine
 
@@ -80,6 +82,10 @@ class Runtime:
         if (self.settings.index_dir / "meta.json").exists():
             suggester = KnowledgeSuggester(lambda: self.knowledge, lambda: self.duties)
         return LedgerService(self.sessions, self.settings, suggester=suggester)
+
+    def writer_lock(self) -> AbstractContextManager[None]:
+        """The data folder's cross-process writer lock (see knowledge/writer_lock.py)."""
+        return writer_lock(self.settings.writer_lock_path, self.settings.writer_lock_wait)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

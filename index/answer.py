@@ -56,10 +56,14 @@ class Answer:
     abstained: bool
     citations: list[Citation]
     kind: str = "retrieval"  # "retrieval" | "reference" | "empty"
+    missing_documents: list[str] = field(default_factory=list)  # named by the question, not loaded
 
     def to_json(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
+        data = {"question": self.question, "answer": self.answer, "abstained": self.abstained,
                 "citations": [c.to_json() for c in self.citations]}
+        if self.missing_documents:
+            data["missing_documents"] = self.missing_documents
+        return data
 
 
 _ENUMERATION_CUES = ("哪些", "哪几", "哪三", "哪两", "哪四", "哪五", "几个", "几项", "几类", "几种", "包括", "分别", "列举")
@@ -246,6 +250,18 @@ def compose(question: str, citations: list[Citation], also: Citation | None = No
         lines.extend(f"· {c.reference}{f'（{c.label}）' if c.label else ''}" for c in related)
     ordered = quoted + [c for c in citations if c not in quoted]
     return Answer(question, "\n".join(lines), False, ordered)
+
+
+def not_loaded_answer(answer: Answer, missing: list[str]) -> Answer:
+    """Say first that the named documents are not loaded; what follows is only related material."""
+    names = "、".join(f"《{name}》" for name in missing)
+    head = f"知识库中没有{names}，无法引用其条文。"
+    if answer.abstained:
+        text = f"{head}\n{answer.answer}"
+    else:
+        text = f"{head}以下是其他已载入法规中的相关内容，仅供参考：\n\n{answer.answer}"
+    return Answer(answer.question, text, answer.abstained, answer.citations, kind=answer.kind,
+                  missing_documents=list(missing))
 
 
 def reference_answer(question: str, citation: Citation) -> Answer:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +113,7 @@ class IndexStore:
         if self.vectors is not None:
             self.vectors.save(self.directory / "vectors.faiss")
         meta = {"model_id": self.embedder.model_id, "passages": len(self.keyword)}
-        tmp = self.directory / "meta.tmp.json"
+        tmp = self.directory / f"meta.{os.getpid()}-{threading.get_ident()}.tmp.json"
         tmp.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, self.directory / "meta.json")
 

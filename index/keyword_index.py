@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,11 +120,14 @@ class KeywordIndex:
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp_npz = directory / "keyword.tmp.npz"
+        # Temporary names of this process and thread: a writer that does not hold the data
+        # folder's writer lock (start-up repair) must never rename another one's half-written file.
+        tag = f"{os.getpid()}-{threading.get_ident()}"
+        tmp_npz = directory / f"keyword.{tag}.tmp.npz"
         sparse.save_npz(tmp_npz, self._counts)
-        tmp_ids = directory / "keyword_ids.tmp.npy"
+        tmp_ids = directory / f"keyword_ids.{tag}.tmp.npy"
         np.save(tmp_ids, self.ids)
-        tmp_vocab = directory / "keyword_vocab.tmp.json"
+        tmp_vocab = directory / f"keyword_vocab.{tag}.tmp.json"
         tmp_vocab.write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp_npz, directory / "keyword.npz")
         os.replace(tmp_ids, directory / "keyword_ids.npy")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,10 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from index.answer import Answer, Citation, best_sentences, clip_sentences, compose, reference_answer, second_part
+from index.answer import (
+    Answer, Citation, best_sentences, clip_sentences, compose, not_loaded_answer, reference_answer, second_part,
+)
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
-from index.query import AnalyzedQuery, QueryAnalyzer, TypoRepair
+from index.query import AnalyzedQuery, ArticleRef, QueryAnalyzer, TypoRepair
 from index.query_batcher import QueryBatcher
 from index.searcher import DocInfo, PassageInfo, Searcher, sector_of
 from index.tokenize import Tokenizer
@@ -35,6 +38,7 @@ from knowledge.parse import ParsedDocument, parse_bundled, parse_document
 from knowledge.places import place_names
 from knowledge.textnorm import normalize
 from knowledge.readers import IngestError
+from knowledge.writer_lock import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +223,7 @@ class KnowledgeBase:
                 progress("向量化", min(start + step, len(windows)), len(windows))
         if progress:
             progress("写入索引", 0, 1)
-        with self._lock:
+        with self.writing(), self._lock:
             with transaction(self.sessions) as session:
                 result = documents.replace_document(session, parsed, actor, bundled=bundled)
                 added = [(p.id, p.norm_text) for p in session.scalars(
@@ -235,8 +239,16 @@ class KnowledgeBase:
             garbled_runs=parsed.garbled_runs, repaired_runs=parsed.repaired_runs,
         )
 
+    def writing(self) -> AbstractContextManager[None]:
+        """The data folder's cross-process writer lock, with this instance's index brought up to date.
+
+        Another process may have committed documents since this one loaded its index; syncing
+        under the lock means the index files saved afterwards hold both processes' work.
+        """
+        return _synced(self)
+
     def remove(self, title: str, actor: str) -> int | None:
-        with self._lock:
+        with self.writing(), self._lock:
             with transaction(self.sessions) as session:
                 ids = documents.remove_document(session, title, actor)
             if ids is None:
@@ -247,10 +259,11 @@ class KnowledgeBase:
         return len(ids)
 
     def set_status(self, title: str, status: str, actor: str) -> bool:
-        with transaction(self.sessions) as session:
-            ok = documents.set_status(session, title, status, actor)
-        with self._lock:
-            self._refresh_metadata()
+        with self.writing():
+            with transaction(self.sessions) as session:
+                ok = documents.set_status(session, title, status, actor)
+            with self._lock:
+                self._refresh_metadata()
         return ok
 
     def list_documents(self) -> list[tuple[Document, int]]:
@@ -345,6 +358,8 @@ class KnowledgeBase:
         return out
 
     def article(self, document: str, article_no: int, article_sub: int = 0) -> Citation | None:
+        if not ArticleRef(document, article_no, article_sub).possible:
+            return None  # also keeps numbers the database cannot hold out of the query
         with self.sessions() as session:
             passage = documents.find_article(session, document, article_no, article_sub)
             return self._full_citation(passage) if passage is not None else None
@@ -374,15 +389,29 @@ class KnowledgeBase:
             found = self.article(ref.document, ref.article_no, ref.article_sub)
             if found is not None:
                 return reference_answer(question, found)
-            return Answer(question, f"《{ref.document}》中没有{format_article(ref.article_no, ref.article_sub)}。"
-                                    "请核对条号。", True, [], kind="reference")
+            return Answer(question, f"《{ref.document}》中没有{ref.label}。请核对条号。", True, [], kind="reference")
         citations, relevant = self._search(query, k)
         if not relevant:
-            return compose(question, [])
-        return compose(question, citations, also=second_part(citations, query, self.tokenizer))
+            answer = compose(question, [])
+        else:
+            answer = compose(question, citations, also=second_part(citations, query, self.tokenizer))
+        if query.unknown_documents:
+            return not_loaded_answer(answer, query.unknown_documents)
+        return answer
 
 
 _STATUTES = frozenset({"law", "regulation", "local_regulation", "rule", "judicial_interpretation"})
+
+
+@contextmanager
+def _synced(kb: KnowledgeBase) -> Iterator[None]:
+    with writer_lock(kb.settings.writer_lock_path, kb.settings.writer_lock_wait):
+        with kb._lock:
+            report = kb.store.sync(kb.sessions)
+            if report.added or report.removed:
+                kb._refresh_metadata()
+            kb._last_sync = time.monotonic()
+        yield
 
 
 def _label(doc: Document, jurisdiction: str | None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from pypinyin import lazy_pinyin
 
 from index.tokenize import DATA_DIR, Tokenizer
-from knowledge.numerals import NUMERAL_CLASS, parse_article_ref
+from knowledge.numerals import NUMERAL_CLASS, cn_to_int, format_article, parse_article_ref
 from knowledge.textnorm import normalize
 
 EXPANSION_WEIGHT = 0.5  # an expanded term counts half as much as a term the user typed
@@ -29,11 +29,29 @@ PENALTY_CUES = ("罚", "处罚", "法律责任", "追究", "吊销", "责令停�
 DEFINITION_CUES = ("是什么意思", "什么意思", "含义", "指的是", "是指", "所称", "定义", "包括哪些", "what is", "mean")
 
 
+# No statute has more articles than this; larger numbers (and 第零条) name no article at all and
+# are answered "no such article" without a lookup (a 20-digit number overflows database integers).
+MAX_ARTICLE_NO = 9999
+_BOOK_TITLE = re.compile(r"《([^《》]{2,60})》")
+_TITLE_SUFFIX = re.compile(r"[（(][^（）()]*[）)]$")  # 《安全生产法（2021年修正）》
+
+
 @dataclass(frozen=True)
 class ArticleRef:
     document: str
     article_no: int
     article_sub: int = 0
+
+    @property
+    def possible(self) -> bool:
+        """Whether an article with this number could exist at all."""
+        return 1 <= self.article_no <= MAX_ARTICLE_NO and 0 <= self.article_sub <= MAX_ARTICLE_NO
+
+    @property
+    def label(self) -> str:
+        if self.article_no >= 100_000_000 or self.article_sub >= 100_000_000:
+            return f"第{self.article_no}条" + (f"之{self.article_sub}" if self.article_sub else "")
+        return format_article(self.article_no, self.article_sub)
 
 
 @dataclass
@@ -49,6 +67,8 @@ class AnalyzedQuery:
     definition: bool = False
     corrections: dict[str, str] = field(default_factory=dict)
     domain: bool = False  # uses work-safety vocabulary (domain dictionary or glossary)
+    # Titles the question names in 《》 that are not in the knowledge base (《火星矿山安全条例》).
+    unknown_documents: list[str] = field(default_factory=list)
 
 
 def _read_tsv(path: Path) -> list[tuple[str, str]]:
@@ -130,6 +150,15 @@ class TypoRepair:
         return fixes
 
 
+def _zero_article(label: str) -> tuple[int, int] | None:
+    """(0, 0) for 第零条 / 第0条, which parse_article_ref rightly does not accept as an article."""
+    digits = re.sub(r"[第条條\s]", "", label)
+    try:
+        return (0, 0) if digits and "之" not in digits and cn_to_int(digits) == 0 else None
+    except ValueError:
+        return None
+
+
 class QueryAnalyzer:
     def __init__(self, tokenizer: Tokenizer, titles: Iterable[str], typo_repair: TypoRepair | None) -> None:
         self._tokenizer = tokenizer
@@ -159,11 +188,21 @@ class QueryAnalyzer:
                 consumed = consumed.replace(form, "\0")  # 特种设备安全法 must not also count as 安全法
         return found
 
+    def unknown_documents(self, text: str) -> list[str]:
+        """Names in 《》 that match no loaded document (by title, title without 中华人民共和国, or alias)."""
+        known = {form for form, _ in self._mentions}
+        missing: list[str] = []
+        for raw in _BOOK_TITLE.findall(text):
+            name = _TITLE_SUFFIX.sub("", raw.strip()).strip()
+            if name and name not in known and name.replace("中华人民共和国", "") not in known and name not in missing:
+                missing.append(name)
+        return missing
+
     def find_reference(self, text: str) -> ArticleRef | None:
         match = self._reference.search(text)
         if not match:
             return None
-        parsed = parse_article_ref(match.group("art"))
+        parsed = parse_article_ref(match.group("art")) or _zero_article(match.group("art"))
         if not parsed:
             return None
         title = next(t for f, t in self._mentions if f == match.group("doc"))
@@ -199,4 +238,5 @@ class QueryAnalyzer:
             definition=any(cue in low for cue in DEFINITION_CUES),
             corrections=corrections,
             domain=domain,
+            unknown_documents=self.unknown_documents(norm),
         )

@@ -7,6 +7,7 @@ and hits are folded back to the passage by taking its best window.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import faiss
@@ -66,7 +67,7 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")  # see KeywordIndex.save
         faiss.write_index(self._index, str(tmp))
         os.replace(tmp, path)
 

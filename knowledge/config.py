@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from knowledge.faults import StorageUnusable
+
 BUNDLED_MODEL = "bundled:multilingual-e5-small"
 
 
@@ -49,6 +51,11 @@ class Settings(BaseSettings):
     abstain_threshold: float | None = None
     max_question_chars: int = 500
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Bounded waits for other processes: a SQLite write waits this long for another writer's
+    # transaction; an ingest/remove/status/rules load waits this long for another process's
+    # writer lock on the data folder. Then the command is refused with a clear message.
+    db_busy_timeout: float = 10.0
+    writer_lock_wait: float = 30.0
 
     # Telegram front end (issue: the bot).
     telegram_token: str | None = None
@@ -143,6 +150,19 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         return self.data_dir / "files"
 
+    @property
+    def writer_lock_path(self) -> Path:
+        return self.data_dir / "writer.lock"
+
     def ensure_dirs(self) -> None:
         for path in (self.data_dir, self.index_dir, self.models_dir, self.files_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise StorageUnusable(
+                    f"数据目录中的 {exc.filename or path} 应该是文件夹，现在却是一个文件。"
+                    "请把它移走或改名后再试（数据目录：SAFETYBOT_DATA_DIR）。") from exc
+            except PermissionError as exc:
+                raise StorageUnusable(
+                    f"没有权限创建或使用文件夹 {path}。请检查权限，或用 SAFETYBOT_DATA_DIR 指定一个可写的数据目录。"
+                ) from exc

@@ -8,12 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
+from knowledge.faults import DriverMissing, classify_db_error
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# How long a SQLite writer waits for another process's write to finish before giving up with
+# DatabaseBusy (SAFETYBOT_DB_BUSY_TIMEOUT). Writes are short transactions, so a longer wait
+# means another process is stuck, not busy.
+DEFAULT_BUSY_TIMEOUT_S = 10.0
 
 # Stable constraint names so that migrations behave the same on SQLite and PostgreSQL.
 NAMING = {
@@ -29,13 +36,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str, *, schema: str | None = None, **kwargs: object) -> Engine:
-    """An engine for ``url``; ``schema`` (PostgreSQL only) isolates one instance, e.g. a test."""
+def make_engine(url: str, *, schema: str | None = None, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+                **kwargs: object) -> Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL only) isolates one instance, e.g. a test.
+
+    Driver errors that are faults of the environment (locked, read-only, unreachable, corrupt)
+    are raised as ``knowledge.faults`` exceptions.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s}, **kwargs)
+        _translate_faults(engine, path, busy_timeout_s)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -47,11 +60,28 @@ def make_engine(url: str, *, schema: str | None = None, **kwargs: object) -> Eng
             cur.close()
 
         return engine
+    shown = make_url(url).render_as_string(hide_password=True)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise DriverMissing(
+            f"SAFETYBOT_DATABASE_URL 指向 {make_url(url).get_backend_name()}，但没有安装它的驱动（{exc.name}）。"
+            "请安装：pip install 'safetybot[postgres]'（即 psycopg），或不设置该变量以使用 SQLite。"
+        ) from exc
+    _translate_faults(engine, shown, busy_timeout_s)
+    return engine
+
+
+def _translate_faults(engine: Engine, where: str, busy_timeout_s: float) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _raise_fault(context: ExceptionContext) -> None:
+        fault = classify_db_error(context.original_exception, where=where, busy_wait_s=busy_timeout_s)
+        if fault is not None:
+            raise fault from context.sqlalchemy_exception
 
 
 def alembic_config(engine: Engine) -> Config:

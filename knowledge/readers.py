@@ -6,12 +6,14 @@ wrong with the file and what to do about it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.cleaning import HAN, is_garbled
+from knowledge.textnorm import strip_control_chars
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"})
 _TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
@@ -36,6 +38,9 @@ _MAGIC = (
     (b"7z\xbc\xaf", "7z 压缩包"),
 )
 _MEANINGFUL = re.compile(rf"[{HAN}A-Za-z0-9]")
+# pypdf reports recoverable damage through logging; with no handler configured Python would print
+# it on the terminal before our own message. It still reaches the application's log handlers.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
 _PDF_MIN_CHARS_PER_PAGE = 10
 
 
@@ -65,6 +70,8 @@ def read_document(path: Path, *, max_bytes: int) -> RawDocument:
     """Read ``path`` into text. Raises IngestError for anything that is not usable text."""
     path = Path(path)
     name = path.name
+    if path.is_dir():
+        raise IngestError("directory", f"“{name}”是一个文件夹，不是文件。请指定其中的文件，例如 {name}/*.docx。")
     if not path.is_file():
         raise IngestError("not_found", f"找不到文件“{name}”，请确认文件路径。")
     suffix = path.suffix.lower()
@@ -96,6 +103,10 @@ def read_document(path: Path, *, max_bytes: int) -> RawDocument:
         raw = _read_docx(path, data, digest)
     else:
         raw = _read_pdf(path, data, digest)
+    cleaned = strip_control_chars(raw.text)
+    if len(cleaned) != len(raw.text):
+        raw.warnings.append(f"已删除 {len(raw.text) - len(cleaned)} 个不可见的控制字符（如 NUL），其余内容照常导入")
+    raw.text = cleaned
     if not _MEANINGFUL.search(raw.text):
         raise IngestError("no_text", f"文件“{name}”中没有可用的文字内容，请确认文件内容后重新上传。")
     return raw
@@ -296,7 +307,7 @@ def _read_docx(path: Path, data: bytes, digest: str) -> RawDocument:
     except Exception as exc:  # python-docx raises several unrelated types for broken packages
         raise IngestError(
             "unsupported",
-            f"无法打开 Word 文件“{path.name}”（{type(exc).__name__}），文件可能已损坏。请重新导出 .docx 后上传。",
+            f"无法打开 Word 文件“{path.name}”：{_docx_problem(exc)}。请用 Word 或 WPS 重新另存为 .docx 后上传。",
         ) from exc
     lines: list[str] = []
     body = doc.element.body
@@ -319,6 +330,19 @@ def _read_docx(path: Path, data: bytes, digest: str) -> RawDocument:
                     lines.append("\t".join(cells))
     title = (doc.core_properties.title or "").strip() or None
     return RawDocument(path, "docx", "\n".join(lines), None, digest, title_hint=title)
+
+
+def _docx_problem(exc: Exception) -> str:
+    """What is wrong with a .docx package, in words (python-docx only says KeyError, ValueError…)."""
+    if isinstance(exc, KeyError):
+        return "文件不完整，缺少 Word 文档必需的组成部分（可能下载或复制时中断，或被其他软件改坏）"
+    if isinstance(exc, zipfile.BadZipFile):
+        return "文件的压缩结构已损坏"
+    if isinstance(exc, ValueError) and "content type" in str(exc).lower():
+        return "文件不是 Word 文档（可能是其他 Office 文件改了扩展名）"
+    if type(exc).__name__ == "XMLSyntaxError":
+        return "文档内部的内容格式已损坏"
+    return "文件结构已损坏"
 
 
 def _docx_heading_prefix(style: str) -> str:
@@ -348,8 +372,10 @@ def _read_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        truncated = b"%%EOF" not in data[-2048:]
+        reason = "文件不完整（结尾缺失，可能下载或复制时中断）" if truncated else "文件已损坏"
         raise IngestError(
-            "unsupported", f"无法读取 PDF 文件“{path.name}”，文件可能已损坏。请重新导出后上传。"
+            "unsupported", f"无法读取 PDF 文件“{path.name}”：{reason}。请重新导出或重新下载完整的文件后上传。"
         ) from exc
     if not pages:
         raise IngestError("no_text", f"PDF 文件“{path.name}”没有任何页面。")

@@ -19,6 +19,18 @@ def _t2s() -> OpenCC:
     return OpenCC("t2s")
 
 
+# Control characters (NUL, C0 except tab/newline/carriage return, DEL, C1) carry no text; PostgreSQL
+# refuses NUL outright and SQLite would store it, so both databases get them removed the same way.
+# Vertical tab and form feed separate lines or pages.
+_CONTROLS = {c: None for c in [*range(0x00, 0x09), 0x0E, 0x0F, *range(0x10, 0x20), *range(0x7F, 0xA0)]}
+_CONTROLS.update({0x0B: "\n", 0x0C: "\n"})
+
+
+def strip_control_chars(text: str) -> str:
+    """``text`` without control characters (tab, newline and carriage return kept)."""
+    return text.translate(_CONTROLS)
+
+
 def fullwidth_to_halfwidth(text: str) -> str:
     out = []
     for ch in text:

@@ -11,6 +11,7 @@ from bot.cli import zh
 
 zh.install()  # before any command is defined: click.Path names itself on creation
 
+from bot.cli.errors import FaultReportingGroup  # noqa: E402
 from bot.progress import TerminalProgress  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from knowledge.config import Settings  # noqa: E402
@@ -18,9 +19,10 @@ from knowledge.config import Settings  # noqa: E402
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group("safetybot", context_settings=CONTEXT)
+@click.group("safetybot", cls=FaultReportingGroup, context_settings=CONTEXT)
+@click.option("--debug", is_flag=True, help="命令出错时在屏幕上显示完整的错误追踪（默认只写入日志）。")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, debug: bool) -> None:
     """安全生产助手：法规问答（注明出处）、“谁负责”、隐患整改台账。
 
     在终端里直接提问：safetybot chat。每个命令都可加 -h 查看说明。

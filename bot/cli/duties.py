@@ -57,8 +57,9 @@ def load_cmd(ctx: click.Context, file: Path, fmt: str) -> None:
     """加载 YAML/CSV/XLSX 规则文件（整份校验，有错则不做任何修改）。"""
     runtime = _runtime(ctx)
     try:
-        result = load_rules_file(runtime.sessions, file, actor=current_actor(),
-                                 max_bytes=runtime.settings.max_upload_bytes)
+        with runtime.writer_lock():
+            result = load_rules_file(runtime.sessions, file, actor=current_actor(),
+                                     max_bytes=runtime.settings.max_upload_bytes)
     except RulesFileError as exc:
         if fmt == "json":
             emit({"ok": False, "errors": [{"row": e.row, "message": e.message} for e in exc.errors]}, fmt, "")

@@ -41,6 +41,7 @@ from knowledge.duties.loader import RulesFileError
 from knowledge.duties.repository import UpsertResult
 from knowledge.duties.service import load_rules_file
 from knowledge.ledger import Actor, LedgerError
+from knowledge.faults import as_fault
 from knowledge.readers import IngestError
 
 log = logging.getLogger(__name__)
@@ -173,10 +174,11 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE, document: 
             except IngestError as exc:
                 await status.finish(failure_lines(name, exc.message))
                 return
-            except Exception:
+            except Exception as exc:
                 # The status message must not be left saying "正在…"; the traceback goes to the log.
                 log.exception("ingest of %s failed", name)
-                await status.finish(failure_lines(name, "处理时发生内部错误，错误已记录。"))
+                fault = as_fault(exc)
+                await status.finish(failure_lines(name, fault.message if fault else "处理时发生内部错误，错误已记录。"))
                 return
     await status.finish(report_lines(report))
 
@@ -203,7 +205,8 @@ def failure_lines(name: str, reason: str) -> list[str]:
 
 # ---- duty rules ------------------------------------------------------------------------------
 def _load(runtime: Runtime, path: Path, actor: str, max_bytes: int) -> UpsertResult:
-    return load_rules_file(runtime.sessions, path, actor=actor, max_bytes=max_bytes)
+    with runtime.writer_lock():
+        return load_rules_file(runtime.sessions, path, actor=actor, max_bytes=max_bytes)
 
 
 async def _load_rules(update: Update, context: ContextTypes.DEFAULT_TYPE, document: Document) -> None:
@@ -224,9 +227,11 @@ async def _load_rules(update: Update, context: ContextTypes.DEFAULT_TYPE, docume
             except RulesFileError as exc:
                 await status.finish([bold(f"❌ 规则表《{name}》未加载"), *plain_lines(exc.to_text())])
                 return
-            except Exception:
+            except Exception as exc:
                 log.exception("loading rules file %s failed", name)
-                await status.finish([bold(f"❌ 规则表《{name}》未加载"), esc("处理时发生内部错误，错误已记录。")])
+                fault = as_fault(exc)
+                reason = fault.message if fault else "处理时发生内部错误，错误已记录。"
+                await status.finish([bold(f"❌ 规则表《{name}》未加载"), *plain_lines(reason)])
                 return
     await status.finish([bold(f"✅ 已加载规则表《{name}》"), esc(f"{result.summary()}。")])
 

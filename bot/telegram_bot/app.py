@@ -64,6 +64,7 @@ def build_application(runtime: Runtime, *, warm_up: bool = True) -> Application:
     admin_chat.register(application)
     questions.register(application)
     questions.register_fallback(application)
+    general.register_fallback(application)
     application.add_error_handler(on_error)
     return application
 

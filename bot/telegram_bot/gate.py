@@ -38,8 +38,10 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer("此处未开通本助手。")
         raise ApplicationHandlerStop
+    # In a private chat a file is addressed to the bot as much as a text is.
     addressed = message is not None and (text.startswith("/") or (
-        message.text is not None and addressed_text(message, context.bot) is not None))
+        message.text is not None and addressed_text(message, context.bot) is not None) or (
+        chat.type == ChatType.PRIVATE and message.effective_attachment is not None))
     if addressed and svc.access.first_refusal(chat.id):
         refusal = PRIVATE_REFUSAL if chat.type == ChatType.PRIVATE else GROUP_REFUSAL.format(chat_id=chat.id)
         await send_lines(message, [esc(line) for line in refusal.split("\n")])  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.telegram_bot import commands
 from bot.telegram_bot.commands import ADMIN, GENERAL, LEDGER, QUESTIONS
@@ -65,6 +65,20 @@ def _documents_lines(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
 async def docs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_message is not None
     await send_lines(update.effective_message, await run_blocking(_documents_lines, context))
+
+
+STALE_BUTTON = "按钮已失效，请重新发送命令。"
+
+
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any button press no other handler took: answered, so the user's spinner stops."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(STALE_BUTTON)
+
+
+def register_fallback(application: Application) -> None:
+    """Registered last: only presses that nothing else recognises arrive here."""
+    application.add_handler(CallbackQueryHandler(unknown_button))
 
 
 def register(application: Application) -> None:

@@ -10,6 +10,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.runtime import Runtime
 from bot.telegram_bot.access import AccessPolicy
+from bot.telegram_bot.admin_alerts import AdminAlerts
 
 T = TypeVar("T")
 SERVICES_KEY = "safetybot.services"
@@ -21,6 +22,8 @@ class BotServices:
     access: AccessPolicy
     # Uploads are processed one at a time; questions keep flowing meanwhile (see run_blocking).
     ingest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Alerts to admins already sent (see admin_alerts.notify_admins_once).
+    alerts: AdminAlerts = field(default_factory=AdminAlerts)
 
     @property
     def settings(self):  # type: ignore[no-untyped-def]

@@ -81,8 +81,55 @@ class RawRow:
 # ---------------------------------------------------------------- reading files
 
 
+# A rules file is a few hundred rules written out; anchors/aliases are allowed for sharing a basis
+# list, but an "alias bomb" (aliases of aliases, expanding to billions of nodes) is refused while
+# the document is composed, before anything is built from it.
+MAX_YAML_ALIASES = 1000
+MAX_YAML_NODES = 200_000  # nodes after expanding every alias; the bundled rules have about 10 000
+
+
 class _LineLoader(yaml.SafeLoader):
-    """Remembers the line of each mapping so errors can point at it."""
+    """Remembers the line of each mapping so errors can point at it; counts aliases."""
+
+    aliases = 0
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise RulesFileError([RowError(
+                    f"第{self.peek_event().start_mark.line + 1}行",
+                    f"YAML 别名（*引用）超过 {MAX_YAML_ALIASES} 个，文件不像规则表，已拒绝")])
+        return super().compose_node(parent, index)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Number of nodes ``node`` stands for once aliases are expanded (memoised: bombs share nodes)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    sizes[key] = 1  # a recursive alias counts once instead of looping
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[key] = total
+    return total
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise RulesFileError([RowError(
+                "文件", f"YAML 展开后超过 {MAX_YAML_NODES} 个元素（可能是恶意的别名嵌套），已拒绝")])
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -99,7 +146,7 @@ _TOPIC_FIELDS = ("topic", "aliases", "keywords", "jurisdiction", "note")
 def read_yaml(text: str) -> list[RawRow]:
     """Grouped form ``topics: [{topic, aliases, keywords, rules: [...]}]`` or flat ``rules: [...]``."""
     try:
-        doc = yaml.load(text, Loader=_LineLoader)
+        doc = _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第{mark.line + 1}行" if mark else "文件"

@@ -8,6 +8,7 @@ from openpyxl.styles import Font
 
 from knowledge.duties.loader import COLUMNS, REQUIRED_COLUMNS
 from knowledge.duties.schema import FIELD_LABELS, LAYERS
+from knowledge.spreadsheets import save_workbook
 
 EXAMPLES: list[dict[str, str]] = [
     {
@@ -66,6 +67,4 @@ def write_template(path: Path) -> Path:
         info.append([c, FIELD_LABELS.get(c, c), "是" if c in REQUIRED_COLUMNS else "否", HELP[c]])
     info.append([])
     info.append(["注意", "", "", "只读取第一个工作表；文件中任何一行有错时整份文件都不会加载，请按提示修改后重新加载。"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return save_workbook(wb, path)

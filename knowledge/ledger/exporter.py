@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from knowledge.ledger import queries
 from knowledge.ledger.models import Hazard, Official, Status, Unit
+from knowledge.spreadsheets import save_workbook
 
 # (heading, key, width in characters)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -110,7 +111,4 @@ def write_ledger(path: Path, rows: list[dict[str, Any]], title: str, subtitle: s
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     if rows:
         ws.auto_filter.ref = f"A3:{last}{len(rows) + 3}"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return save_workbook(wb, path)

@@ -16,7 +16,8 @@ from typing import Any
 
 
 from knowledge.ledger.errors import LedgerError
-from knowledge.textnorm import fullwidth_to_halfwidth
+from knowledge.spreadsheets import save_workbook
+from knowledge.textnorm import fullwidth_to_halfwidth, strip_control_chars
 
 # field -> accepted headings (after removing spaces, line breaks, "*" and bracketed notes).
 HAZARD_HEADINGS: dict[str, tuple[str, ...]] = {
@@ -178,7 +179,7 @@ def read_table(path: Path, headings: dict[str, tuple[str, ...]], required: tuple
         values = {f: (row[c] if c < len(row) else None) for c, f in columns.items()}
         if all(_blank(v) for f, v in values.items() if f != "seq"):
             continue  # blank (or numbered but empty) rows are common padding at the end of ledgers
-        values = {f: (v.strip() if isinstance(v, str) else v) for f, v in values.items()}
+        values = {f: (strip_control_chars(v).strip() if isinstance(v, str) else v) for f, v in values.items()}
         table.rows.append((i + 1, {f: (None if _blank(v) else v) for f, v in values.items()}))
     return table
 
@@ -237,7 +238,4 @@ def write_template(path: Path) -> Path:
     notes.append([])
     notes.append(["", "只导入第一个工作表；第二行为示例，导入前请删除或替换。整张表全部校验通过才会导入，否则一条也不导入。"])
     notes.column_dimensions["A"].width, notes.column_dimensions["B"].width = 14, 80
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return save_workbook(wb, path)
