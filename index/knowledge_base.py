@@ -86,7 +86,7 @@ class KnowledgeBase:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding_model, self.settings.models_dir)
+        return Embedder(self.settings.embedding_model, self.settings.models_dir, backend=self.settings.embedding_backend)
 
     # -- start-up ------------------------------------------------------------------------
     def open(self, progress: Progress | None = None) -> None:
