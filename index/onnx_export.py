@@ -32,6 +32,7 @@ from index.onnx_encoder import CONFIG_FILE, MODEL_FILE, POOLING_MODES, TOKENIZER
 # Bump when the exporter's output changes: old exports are then redone.
 EXPORT_REVISION = 1
 MIN_COSINE = 0.9999
+FINGERPRINT_SPAN = 1 << 20
 EXPORT_TIMEOUT_S = 1800
 REJECTED_EXIT = 3  # the child's exit code for "this model cannot be exported" (reason in encoder.json)
 
@@ -60,13 +61,23 @@ class ExportRejected(Exception):
 
 
 def source_fingerprint(source: Path) -> str:
-    """Changes when any file of the source folder, the exporter or ONNX Runtime changes."""
+    """Changes when a file of the source folder, the exporter or ONNX Runtime changes.
+
+    Each file contributes its name, size and the hash of its first and last MiB: cheap for
+    gigabyte weights, stable across copies (unlike mtimes), and any retrained or re-converted
+    weights change those bytes.
+    """
     digest = hashlib.sha256()
-    digest.update(f"r{EXPORT_REVISION}|ort {metadata.version('onnxruntime')}|{source.resolve()}".encode())
+    digest.update(f"r{EXPORT_REVISION}|ort {metadata.version('onnxruntime')}".encode())
     for path in sorted(source.rglob("*")):
         if path.is_file():
-            stat = path.stat()
-            digest.update(f"|{path.relative_to(source)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            size = path.stat().st_size
+            digest.update(f"|{path.relative_to(source).as_posix()}:{size}:".encode())
+            with open(path, "rb") as handle:
+                digest.update(handle.read(FINGERPRINT_SPAN))
+                if size > FINGERPRINT_SPAN:
+                    handle.seek(max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN))
+                    digest.update(handle.read())
     return digest.hexdigest()
 
 
