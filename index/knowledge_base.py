@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from index.answer import Answer, Citation, best_sentences, compose, reference_answer
 from index.embedding_model import Embedder
@@ -240,7 +240,9 @@ class KnowledgeBase:
             return []
         ids = [pid for pid, _ in ranked]
         with self.sessions() as session:
-            rows = {p.id: (p, p.document) for p in session.scalars(select(Passage).where(Passage.id.in_(ids)))}
+            # One query for passages and their documents, not one lazy load per cited passage.
+            found = session.scalars(select(Passage).options(joinedload(Passage.document)).where(Passage.id.in_(ids)))
+            rows = {p.id: (p, p.document) for p in found}
             out = []
             for pid, score in ranked:
                 if pid not in rows:
