@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,26 +46,48 @@ class OnnxEncoder:
     """One exported model in an ONNX Runtime session; thread-safe (ORT sessions are)."""
 
     def __init__(self, folder: Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
         self.folder = Path(folder)
         self.config = EncoderConfig.from_json(read_config(self.folder))
-        self._tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(self.config.max_seq_length)
-        self._counting_tokenizer: Tokenizer | None = None  # untruncated; built on first use (ingest only)
+        self._threads = threads or os.cpu_count() or 1
+        self._counting_tokenizer = None  # untruncated; built on first use (ingest only)
+        # Loading takes a few seconds (mostly reading the 470 MB graph, with the GIL released);
+        # start-up goes on meanwhile (indexes, jieba, database) and the first encode waits for it.
+        self._loaded: tuple | None = None
+        self._load_error: BaseException | None = None
+        self._loader = threading.Thread(target=self._load, name="onnx-model-load", daemon=True)
+        self._loader.start()
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # Idle workers spinning for the next op steal the CPU that search, other requests and
-        # other processes need on a small shared machine.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(self.folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+    def _load(self) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(self.config.max_seq_length)
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+            # Idle workers spinning for the next op steal the CPU that search, other requests and
+            # other processes need on a small shared machine.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            session = ort.InferenceSession(str(self.folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+            self._loaded = (tokenizer, session)
+        except BaseException as exc:  # re-raised in the caller's thread at first use
+            self._load_error = exc
+
+    def _ready(self) -> tuple:
+        if self._loaded is None:
+            self._loader.join()
+            if self._load_error is not None:
+                raise self._load_error
+        assert self._loaded is not None
+        return self._loaded
+
+    @property
+    def _tokenizer(self):  # noqa: ANN202 - tokenizers.Tokenizer, imported lazily
+        return self._ready()[0]
 
     @property
     def dim(self) -> int:
@@ -102,7 +125,7 @@ class OnnxEncoder:
             ids[row, :len(encoding.ids)] = encoding.ids
             mask[row, :len(encoding.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(None, {name: feed[name] for name in self.config.input_names})[0]
+        hidden = self._ready()[1].run(None, {name: feed[name] for name in self.config.input_names})[0]
         if self.config.pooling == "cls":
             pooled = hidden[:, 0]
         else:
