@@ -24,6 +24,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Iterator
 
@@ -109,6 +110,8 @@ def ensure_onnx_export(source: Path, target: Path) -> Path:
     """The ONNX export of the sentence-transformers folder ``source``, made into ``target`` if
     missing or stale. Raises ``OnnxUnavailable`` when the model cannot be exported."""
     source, target = Path(source), Path(target)
+    if find_spec("onnxruntime") is None:
+        raise OnnxUnavailable("onnxruntime is not installed")
     fingerprint = source_fingerprint(source)
     config = _current(target, fingerprint)
     if config is None:
