@@ -1,7 +1,7 @@
 """The embedding backends side by side in one run: ONNX Runtime (the default) and torch.
 
     python bench/bench_embedding_backends.py --onnx-data DIR --torch-data DIR [--model-dir DIR]
-                                             [--rounds 2] [--ingest N] [--questions FILE.jsonl]
+                                             [--rounds 2] [--ingest N] [--questions FILE.jsonl] [--limit N]
 
 Each data dir is a ready instance (bundled laws indexed) whose index was built with that backend
 (a copy of a torch-built data dir is re-indexed with ONNX vectors on its first ONNX open). Rounds
@@ -82,8 +82,8 @@ def _env(backend: str, data_dir: Path, model_dir: Path | None) -> dict[str, str]
 
 def cold_ask(backend: str, data_dir: Path, model_dir: Path | None) -> tuple[float, bool]:
     """Wall seconds of ``safetybot ask`` in a new process, and whether it imported torch."""
-    probe = ("import sys, atexit; atexit.register(lambda: sys.stderr.write('TORCH=%s\\n' % ('torch' in sys.modules)));"
-             "from bot.cli import main; main(['ask', %r])" % COLD_QUESTION)
+    probe = ("import sys, atexit; atexit.register(lambda: sys.stderr.write(f\"TORCH={'torch' in sys.modules}\\n\"));"
+             f"from bot.cli import main; main(['ask', {COLD_QUESTION!r}])")
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                          env=_env(backend, data_dir, model_dir))
@@ -122,11 +122,13 @@ def main() -> None:
     parser.add_argument("--torch-data", type=Path, required=True)
     parser.add_argument("--model-dir", type=Path, help="shared SAFETYBOT_MODEL_DIR (default: each data dir's own)")
     parser.add_argument("--questions", type=Path)
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N questions")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ingest", type=int, default=0, help="passages to index end to end per backend")
     args = parser.parse_args()
     data = {"onnx": args.onnx_data, "torch": args.torch_data}
     questions = load_questions(args.questions)
+    questions = questions[: args.limit] if args.limit else questions
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores, shared)")
 
     results: dict[str, dict[str, list]] = {b: {"encode": [], "answer": [], "cold": [], "rss": [], "ingest": []}
