@@ -1,6 +1,6 @@
 """Bot round trip under load: update in → reply out, measured on the fake Telegram server.
 
-    python bench/bench_bot.py [--users 20] [--rounds 10] [--data-dir DIR]
+    python bench/bench_bot.py [--users 20] [--rounds 10] [--data-dir DIR] [--backend auto|onnx|torch]
 
 Starts the fake Bot API server (tests/fake_telegram) in this process and the real bot as a
 separate process (`safetybot run`, long polling), exactly as deployed. N users ask in their own
@@ -92,6 +92,9 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out" / "bundled")
+    parser.add_argument("--model-dir", type=Path, help="SAFETYBOT_MODEL_DIR for the bot (default: in the data dir)")
+    parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                        help="SAFETYBOT_EMBEDDING_BACKEND for the bot")
     args = parser.parse_args()
 
     async with FakeTelegram() as server:
@@ -102,7 +105,10 @@ async def main() -> None:
             "SAFETYBOT_DATA_DIR": str(args.data_dir), "SAFETYBOT_TELEGRAM_TOKEN": server.token,
             "SAFETYBOT_TELEGRAM_API_URL": server.base_url, "SAFETYBOT_TELEGRAM_FILE_URL": server.base_file_url,
             "SAFETYBOT_ADMIN_IDS": ",".join(str(u.id) for u in users),
+            "SAFETYBOT_EMBEDDING_BACKEND": args.backend,
         })
+        if args.model_dir:
+            env["SAFETYBOT_MODEL_DIR"] = str(args.model_dir)
         log_path = ROOT / "bench" / "out" / "bench_bot.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("wb") as log:
@@ -127,8 +133,8 @@ async def main() -> None:
                     bot.kill()
     report("paced (1-3 s reading time)", *paced, args.users)
     report("flat out (no pause)       ", *flat_out, args.users)
-    print("targets: p50 <= 150 ms, p95 <= 400 ms")
-    print(f"bot process RSS: peak {peak:.0f} MB, now {current:.0f} MB   (target <= 1536 MB)")
+    print(f"embedding backend: {args.backend}; targets: p50 <= 150 ms, p95 <= 400 ms")
+    print(f"bot process RSS: peak {peak:.0f} MB, now {current:.0f} MB   (target <= 1024 MB)")
 
 
 if __name__ == "__main__":

