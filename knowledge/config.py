@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     webhook_port: int = 8081
     webhook_secret: str | None = None
 
+    # Group robots (企业微信/钉钉/飞书). Personal reminders and escalations in unit groups @-mention
+    # the responsible official by phone only when the deployment chooses public reminders.
+    reminder_mention: bool = False
+    # Fernet key encrypting robot webhooks and secrets; default: <data_dir>/channel.key (0600).
+    channel_key: str | None = None
+
     @field_validator("admin_ids", "allowed_chats", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
