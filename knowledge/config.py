@@ -6,6 +6,7 @@ explicitly, so tests can run several isolated instances side by side.
 from __future__ import annotations
 
 import os
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -63,6 +64,19 @@ class Settings(BaseSettings):
     webhook_port: int = 8081
     webhook_secret: str | None = None
 
+    # Daily reminders (issue: reminders and escalation), in the configured time zone.
+    reminder_time: time = time(9, 0)
+    # A run missed at reminder_time (bot down) still goes out until this time, else the next working day.
+    reminder_cutoff: time = time(20, 0)
+    reminder_due_soon_days: int = Field(default=3, ge=0)      # working days ahead that count as "due soon"
+    reminder_review_wait_days: int = Field(default=2, ge=0)   # working days in 待复查 before supervisors hear
+    # Working days overdue at which each escalation level fires: "1,5" = level 1 after 1, level 2 after 5.
+    escalate_after_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1, 5])
+    reminder_workdays_only: bool = True
+    # A group digest with nothing overdue or due soon: one all-clear line (true) or no message (false).
+    digest_all_clear: bool = True
+    # ISO weekday (1 = Monday … 7 = Sunday) of the weekly 挂牌督办 progress nudge.
+    listed_weekly_day: int = Field(default=1, ge=1, le=7)
     # Group robots (企业微信/钉钉/飞书). Personal reminders and escalations in unit groups @-mention
     # the responsible official by phone only when the deployment chooses public reminders.
     reminder_mention: bool = False
@@ -77,6 +91,30 @@ class Settings(BaseSettings):
             return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("escalate_after_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
+        if isinstance(value, int):
+            value = [value]
+        return value
+
+    @field_validator("escalate_after_days", mode="after")
+    @classmethod
+    def _check_days(cls, value: list[int]) -> list[int]:
+        if any(v < 1 for v in value) or value != sorted(set(value)):
+            raise ValueError("escalate_after_days: increasing positive working-day counts, e.g. 1,5")
+        return value
+
+    @field_validator("listed_weekly_day", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        if isinstance(value, str) and value.strip().lower()[:3] in [n[:3] for n in names]:
+            return [n[:3] for n in names].index(value.strip().lower()[:3]) + 1
         return value
 
     @field_validator("data_dir", mode="after")

@@ -23,6 +23,14 @@ from knowledge.ledger.permissions import Actor
 from knowledge.ledger.workdays import HolidayCalendar
 
 
+def calendar_for(settings: Settings) -> HolidayCalendar:
+    """The deployment's working-day calendar: bundled years plus the administrator's files."""
+    extra = [settings.data_dir / "ledger" / "holidays.json"]
+    if settings.holiday_file:
+        extra.append(Path(settings.holiday_file))
+    return HolidayCalendar.load(*extra)
+
+
 class ServiceBase:
     """Configuration and the transaction/audit helpers every ledger operation uses."""
 
@@ -40,10 +48,7 @@ class ServiceBase:
         self.clock = clock or Clock(settings.timezone)
         self.suggester = suggester
         self.prefix = prefix
-        extra = [settings.data_dir / "ledger" / "holidays.json"]
-        if settings.holiday_file:
-            extra.append(Path(settings.holiday_file))
-        self.calendar = calendar or HolidayCalendar.load(*extra)
+        self.calendar = calendar or calendar_for(settings)
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager

@@ -32,6 +32,7 @@ TRANSITIONS: dict[str, Transition] = {
 # How each recorded action reads in a history listing.
 ACTION_LABELS: dict[str, str] = {
     "create": "登记", "import": "导入", "basis": "添加依据",
+    "acknowledge": "已知悉", "escalate": "逾期升级提醒",
     **{name: t.label for name, t in TRANSITIONS.items()},
 }
 

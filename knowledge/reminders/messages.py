@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ReminderKind(StrEnum):
@@ -39,6 +40,13 @@ class RecipientKind(StrEnum):
     ADMIN = "admin"
 
 
+class Destination(NamedTuple):
+    """Where a channel delivers: its ``kind`` ("telegram", "wecom", …) and an ``address`` in it."""
+
+    kind: str
+    address: str
+
+
 @dataclass(frozen=True)
 class Recipient:
     kind: RecipientKind
@@ -46,9 +54,13 @@ class Recipient:
     official_id: int | None = None
     unit_id: int | None = None
     phone: str | None = None           # group robots @-mention officials by phone number
+    # Where this recipient's reminder goes: an official's bound chat account, a unit's linked groups
+    # and robots. Empty when nobody can be reached; the planner then also lists the recipient in
+    # the admin summary. Destinations marked undeliverable are left out.
+    destinations: tuple[Destination, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large day plans hundreds of thousands of these
 class ReminderItem:
     number: str                        # 隐患编号, e.g. YH-2026-0001
     description: str                   # full text; channels shorten it to fit
@@ -65,6 +77,9 @@ class ReminderItem:
     version: int = 1                   # the item's version, carried by versioned action buttons
     # Ledger actions the recipient may take on the item (statemachine action codes), for buttons.
     actions: tuple[str, ...] = ()
+    # The latest 已知悉 of the item (any person), shown to supervisors and in group digests.
+    acknowledged_on: date | None = None
+    acknowledged_by: str | None = None
 
 
 @dataclass(frozen=True)
