@@ -130,6 +130,13 @@ class WebhookRobotChannel:
         """One short line, ignoring the broken flag: this is how an admin checks a repair."""
         return await self._send(address, lambda: self.payload(RobotText(TEST_TEXT, ())), test=True)
 
+    async def ready(self, address: str) -> None:
+        """Wait until the robot has room, before the dispatcher claims its row (so a claimed row
+        is sent at once and a crash leaves almost nothing in flight)."""
+        pacer = self.pacer(address)
+        while (wait := pacer.delay()) > 0:
+            await pacer.sleep(wait)
+
     def pacer(self, name: str) -> Pacer:
         pacer = self._pacers.get(name)
         if pacer is None:

@@ -1,7 +1,7 @@
 """Group-robot channels (企业微信/钉钉/飞书 webhook robots): configuration, secrets, routing.
 
 Delivery itself lives in ``bot/channels/`` (one module per platform); this package only knows
-which robots exist, for which unit, and how their keys are kept.
+which robots exist, for which unit, how their keys are kept, and which reminders they get.
 """
 from knowledge.group_robots.models import RobotChannel, RobotKind
 from knowledge.group_robots.service import RobotChannelService, RobotChannelView, RobotTarget

@@ -1,63 +1,68 @@
-"""Which reminders a unit's group robots get.
+"""Personal reminders and escalations in the unit's group robots.
 
-The outbox keys a delivery by (channel, date, kind), so each robot gets at most one message of
-each kind a day: the unit's digest as planned, and the day's personal reminders (or
-escalations) of the unit's officials combined into one group message. Whether that message
-names and @-mentions the officials or only counts their items is the channel's rendering
-choice (``SAFETYBOT_REMINDER_MENTION``). Admin summaries are never posted to robots.
+The planner already sends each unit's digest to every destination linked to the unit, robots
+included (a robot is a ``ChatLink`` of its kind). What it does not do is post officials' own
+reminders in groups; this adds, per unit with working robots and per kind (daily, escalation),
+one group reminder combining the day's reminders of the unit's officials. The outbox keys a
+delivery by (channel, address, day, kind), so each robot gets at most one such message of each
+kind a day. Whether it names and @-mentions the officials or only counts their items is the
+channel's rendering choice (``SAFETYBOT_REMINDER_MENTION``). Admin summaries never go to robots.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from knowledge.group_robots.models import RobotKind
-from knowledge.reminders.messages import Recipient, RecipientKind, Reminder, ReminderItem, ReminderKind
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from knowledge.group_robots.service import ROBOT_KINDS
+from knowledge.reminders.links import undeliverable_reasons
+from knowledge.reminders.messages import Destination, Recipient, RecipientKind, Reminder, ReminderItem, ReminderKind
+from knowledge.reminders.models import ChatLink
+from knowledge.reminders.planner import DayPlan, _sort_key
 
-@dataclass(frozen=True)
-class RobotDelivery:
-    kind: RobotKind     # the channel kind, for the dispatcher's registry
-    address: str        # the robot's name
-    reminder: Reminder
-
-
-def robot_deliveries(
-    reminders: Iterable[Reminder],
-    robots: Mapping[int, list[tuple[str, RobotKind]]],
-    unit_names: Mapping[int, str] | None = None,
-) -> list[RobotDelivery]:
-    """``robots``: working robots by unit id (``RobotChannelService.by_unit()``)."""
-    digests: list[Reminder] = []
-    personal: dict[tuple[int, ReminderKind], list[Reminder]] = {}
-    for reminder in reminders:
-        unit_id = reminder.recipient.unit_id
-        if unit_id is None or unit_id not in robots:
-            continue
-        if reminder.kind is ReminderKind.DIGEST:
-            digests.append(reminder)
-        elif reminder.kind in (ReminderKind.DAILY, ReminderKind.ESCALATION):
-            personal.setdefault((unit_id, reminder.kind), []).append(reminder)
-    combined = [_combine(unit_id, kind, group, (unit_names or {}).get(unit_id))
-                for (unit_id, kind), group in personal.items()]
-    return [RobotDelivery(kind, name, reminder)
-            for reminder in digests + combined
-            for name, kind in robots[reminder.recipient.unit_id]]  # type: ignore[index]
+GROUP_KINDS = (ReminderKind.DAILY, ReminderKind.ESCALATION)
 
 
-def _combine(unit_id: int, kind: ReminderKind, group: list[Reminder], unit_name: str | None) -> Reminder:
+def robot_destinations(session: Session) -> dict[int, tuple[Destination, ...]]:
+    """Working robots of every unit: ``{unit_id: (Destination(kind, robot name), …)}``."""
+    broken = undeliverable_reasons(session)
+    out: dict[int, list[Destination]] = {}
+    for unit_id, kind, address in session.execute(
+            select(ChatLink.unit_id, ChatLink.kind, ChatLink.address)
+            .where(ChatLink.kind.in_(ROBOT_KINDS)).order_by(ChatLink.unit_id, ChatLink.id)):
+        dest = Destination(kind, address)
+        if dest not in broken:
+            out.setdefault(unit_id, []).append(dest)
+    return {uid: tuple(dests) for uid, dests in out.items()}
+
+
+def with_group_reminders(plan: DayPlan, robots: Mapping[int, tuple[Destination, ...]],
+                         unit_names: Mapping[int, str]) -> DayPlan:
+    """``plan`` plus one combined group reminder per (unit with robots, kind)."""
+    groups: dict[tuple[int, ReminderKind], list[Reminder]] = {}
+    for reminder in plan.reminders:
+        who = reminder.recipient
+        if reminder.kind in GROUP_KINDS and who.kind is RecipientKind.OFFICIAL and who.unit_id in robots:
+            groups.setdefault((who.unit_id, reminder.kind), []).append(reminder)  # type: ignore[arg-type]
+    added = [_combine(plan.day, unit_id, kind, members, unit_names.get(unit_id, ""), robots[unit_id])
+             for (unit_id, kind), members in sorted(groups.items())]
+    return replace(plan, reminders=[*plan.reminders, *added])
+
+
+def _combine(day, unit_id: int, kind: ReminderKind, members: Sequence[Reminder], unit_name: str,  # type: ignore[no-untyped-def]
+             destinations: tuple[Destination, ...]) -> Reminder:
     items: dict[str, ReminderItem] = {}
-    for reminder in group:
+    for reminder in members:
         who = reminder.recipient
         for item in reminder.items:
-            if who.kind is RecipientKind.OFFICIAL and kind is ReminderKind.DAILY and not item.responsible_phone:
+            if kind is ReminderKind.DAILY and not item.responsible_official:
                 # An item of the official's unit without a named official: the recipient answers for it.
-                item = replace(item, responsible_official=item.responsible_official or who.name,
-                               responsible_phone=who.phone)
-            current = items.get(item.number)
-            if current is None or item.urgency.rank < current.urgency.rank:
+                item = replace(item, responsible_official=who.name, responsible_phone=who.phone)
+            held = items.get(item.number)
+            if held is None or _sort_key(item) < _sort_key(held):
                 items[item.number] = item
-    ordered = sorted(items.values(), key=lambda i: (i.urgency.rank, -i.working_days if i.urgency.rank == 0 else i.working_days, i.number))
-    name = unit_name or next((i.responsible_unit for i in ordered), "本单位")
-    return Reminder(day=group[0].day, kind=kind, recipient=Recipient(RecipientKind.GROUP, name, unit_id=unit_id),
-                    items=tuple(ordered))
+    recipient = Recipient(RecipientKind.GROUP, unit_name, unit_id=unit_id, destinations=destinations)
+    return Reminder(day, kind, recipient, tuple(sorted(items.values(), key=_sort_key)))
+

@@ -1,7 +1,10 @@
 """Managing group-robot channels: admins only, every change in the audit log.
 
-Keys and secrets are encrypted before they reach the database and never leave this module in
-clear except as a ``RobotTarget`` handed to the delivering channel.
+Keys and secrets are encrypted before they reach the database and leave this module in clear
+only as a ``RobotTarget`` handed to the delivering channel. A robot receives its unit's digest
+through a ``ChatLink`` (kind, robot name) created with it, and a robot refused for good is an
+``Undeliverable`` destination — the reminder domain's own tables, so the planner, the admin
+summary and ``reminders log`` treat robots like any other destination.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,14 +22,16 @@ from knowledge.group_robots.models import RobotChannel, RobotKind
 from knowledge.group_robots.secret_box import SecretBox, mask
 from knowledge.group_robots.webhooks import parse_webhook
 from knowledge.ledger import Actor, LedgerError, LedgerService, NotFound
+from knowledge.ledger.models import Unit
 from knowledge.ledger.permissions import require_admin
-from knowledge.models import utcnow
-from knowledge.reminders.messages import Unreachable
+from knowledge.reminders.models import ChatLink, Undeliverable
+from knowledge.reminders.service import ReminderService
 from knowledge.textnorm import normalize
 
 KIND_NAMES = {"wecom": RobotKind.WECOM, "企业微信": RobotKind.WECOM, "企微": RobotKind.WECOM,
               "dingtalk": RobotKind.DINGTALK, "钉钉": RobotKind.DINGTALK,
               "feishu": RobotKind.FEISHU, "飞书": RobotKind.FEISHU, "lark": RobotKind.FEISHU}
+ROBOT_KINDS = tuple(k.value for k in RobotKind)
 BROKEN_REASON = "群机器人失效"
 
 
@@ -38,13 +43,12 @@ class RobotChannelView:
     name: str
     kind: str
     kind_label: str
-    unit_id: int
-    unit_name: str
-    webhook: str           # masked
-    secret: str | None     # masked, or None when the robot does not sign
+    unit_id: int | None
+    unit_name: str | None      # None: not linked to a unit (unlinked by hand)
+    webhook: str               # masked
+    secret: str | None         # masked, or None when the robot does not sign
     broken: bool
     broken_reason: str | None
-    broken_at: datetime | None
     created_by: str
     created_at: datetime
 
@@ -71,8 +75,9 @@ def parse_kind(text: str) -> RobotKind:
 
 
 class RobotChannelService:
-    def __init__(self, ledger: LedgerService) -> None:
+    def __init__(self, ledger: LedgerService, reminders: ReminderService | None = None) -> None:
         self.ledger = ledger
+        self.reminders = reminders or ReminderService(ledger)
         self.sessions = ledger.sessions
         self._box: SecretBox | None = None
 
@@ -105,90 +110,83 @@ class RobotChannelService:
                 if s.execute(select(RobotChannel.name).where(RobotChannel.webhook_digest == digest)).first():
                     raise LedgerError("这个机器人地址已经登记过了。")
                 row = RobotChannel(
-                    unit_id=target_unit.id, kind=robot_kind.value, name=label,
+                    kind=robot_kind.value, name=label,
                     webhook_encrypted=self.box.encrypt(parsed.url), webhook_masked=parsed.masked,
                     webhook_digest=digest,
                     secret_encrypted=self.box.encrypt(secret) if secret else None,
-                    secret_masked=mask(secret) if secret else None,
-                    broken=False, created_by=actor.label,
+                    secret_masked=mask(secret) if secret else None, created_by=actor.label,
                 )
                 s.add(row)
+                # A robot left over from an earlier one of the same name must not inherit its marks.
+                s.execute(delete(ChatLink).where(ChatLink.kind == row.kind, ChatLink.address == label))
+                s.execute(delete(Undeliverable).where(Undeliverable.kind == row.kind, Undeliverable.address == label))
+                s.add(ChatLink(unit_id=target_unit.id, kind=row.kind, address=label, linked_by=actor.label))
                 s.flush()
                 audit.record(s, actor.label, "channel.add", "robot_channel", row.id,
                              {"name": label, "kind": robot_kind.value, "unit": target_unit.name,
                               "webhook": parsed.masked, "signed": bool(secret)})
-                return self._view(row)
+                return self._views(s, [row])[0]
         except IntegrityError:
             raise LedgerError("该名称或机器人地址刚被他人登记，请刷新后再试。") from None
 
     def list(self, actor: Actor, unit: str | int | None = None) -> list[RobotChannelView]:
         require_admin(actor, "查看群机器人")
         with self.sessions() as s:
-            stmt = select(RobotChannel).order_by(RobotChannel.unit_id, RobotChannel.name)
+            rows = list(s.execute(select(RobotChannel).order_by(RobotChannel.name)).scalars())
+            views = self._views(s, rows)
             if unit not in (None, ""):
-                stmt = stmt.where(RobotChannel.unit_id == self.ledger.resolve_unit(s, unit).id)
-            return [self._view(row) for row in s.execute(stmt).scalars()]
+                unit_id = self.ledger.resolve_unit(s, unit).id
+                views = [v for v in views if v.unit_id == unit_id]
+            return sorted(views, key=lambda v: (v.unit_name or "", v.name))
+
+    def get(self, actor: Actor, name: str) -> RobotChannelView:
+        require_admin(actor, "查看群机器人")
+        with self.sessions() as s:
+            return self._views(s, [self._get(s, name)])[0]
 
     def remove(self, actor: Actor, name: str) -> RobotChannelView:
         require_admin(actor, "删除群机器人")
         with transaction(self.sessions) as s:
             row = self._get(s, name)
-            view = self._view(row)
+            view = self._views(s, [row])[0]
+            s.execute(delete(ChatLink).where(ChatLink.kind == row.kind, ChatLink.address == row.name))
+            s.execute(delete(Undeliverable).where(Undeliverable.kind == row.kind, Undeliverable.address == row.name))
             s.delete(row)
             audit.record(s, actor.label, "channel.remove", "robot_channel", view.id,
                          {"name": view.name, "kind": view.kind, "unit": view.unit_name, "webhook": view.webhook})
             return view
 
-    def get(self, actor: Actor, name: str) -> RobotChannelView:
-        require_admin(actor, "查看群机器人")
-        with self.sessions() as s:
-            return self._view(self._get(s, name))
-
     # ------------------------------------------------------------------ used by delivery
     def target(self, name: str) -> RobotTarget:
         with self.sessions() as s:
             row = self._get(s, name)
+            broken = s.execute(select(Undeliverable.id).where(
+                Undeliverable.kind == row.kind, Undeliverable.address == row.name)).first() is not None
             return RobotTarget(
                 name=row.name, kind=RobotKind(row.kind), url=self.box.decrypt(row.webhook_encrypted),
-                secret=self.box.decrypt(row.secret_encrypted) if row.secret_encrypted else None,
-                broken=row.broken,
+                secret=self.box.decrypt(row.secret_encrypted) if row.secret_encrypted else None, broken=broken,
             )
 
-    def mark_broken(self, name: str, reason: str, actor: str = "system") -> None:
-        """The platform refused the robot for good (bad key, removed robot, bad signature)."""
-        with transaction(self.sessions) as s:
-            row = s.execute(select(RobotChannel).where(RobotChannel.name == name)).scalar_one_or_none()
-            if row is None or (row.broken and row.broken_reason == reason):
-                return
-            row.broken, row.broken_reason, row.broken_at = True, reason[:300], utcnow()
-            audit.record(s, actor, "channel.broken", "robot_channel", row.id, {"name": name, "reason": reason[:300]})
-
-    def mark_working(self, name: str, actor: str) -> None:
-        """A test message arrived: the admin fixed the robot, so it is used again."""
-        with transaction(self.sessions) as s:
-            row = s.execute(select(RobotChannel).where(RobotChannel.name == name)).scalar_one_or_none()
-            if row is None or not row.broken:
-                return
-            row.broken, row.broken_reason, row.broken_at = False, None, None
-            audit.record(s, actor, "channel.repaired", "robot_channel", row.id, {"name": name})
-
-    def by_unit(self) -> dict[int, list[tuple[str, RobotKind]]]:
-        """Working robots of every unit: unit id → [(name, kind)]."""
+    def mark_broken(self, name: str, reason: str) -> None:
+        """The platform refused the robot for good (bad key, removed robot, bad signature): the
+        planner stops addressing it and the admins' summary lists it until an admin repairs it."""
         with self.sessions() as s:
-            rows = s.execute(select(RobotChannel.unit_id, RobotChannel.name, RobotChannel.kind)
-                             .where(RobotChannel.broken.is_(False)).order_by(RobotChannel.name)).all()
-        result: dict[int, list[tuple[str, RobotKind]]] = {}
-        for unit_id, name, kind in rows:
-            result.setdefault(unit_id, []).append((name, RobotKind(kind)))
-        return result
+            kind = s.execute(select(RobotChannel.kind).where(RobotChannel.name == name)).scalar_one_or_none()
+        if kind is not None:
+            self.reminders.mark_undeliverable(kind, name, f"{BROKEN_REASON}：{reason}"[:200])
 
-    def unreachable(self) -> list[Unreachable]:
-        """Broken robots, for the admins' daily summary."""
-        with self.sessions() as s:
-            rows = s.execute(select(RobotChannel).where(RobotChannel.broken.is_(True))
-                             .order_by(RobotChannel.name)).scalars().all()
-            return [Unreachable(name=f"{RobotKind(r.kind).label}群机器人“{r.name}”（{r.unit.name}）",
-                                reason=f"{BROKEN_REASON}：{r.broken_reason or '未知原因'}") for r in rows]
+    def mark_working(self, actor: Actor, name: str) -> bool:
+        """A test message arrived: the robot is used again. Returns whether it had been broken."""
+        with transaction(self.sessions) as s:
+            row = self._get(s, name)
+            mark = s.execute(select(Undeliverable).where(
+                Undeliverable.kind == row.kind, Undeliverable.address == row.name)).scalar_one_or_none()
+            if mark is None:
+                return False
+            s.delete(mark)
+            audit.record(s, actor.label, "channel.repaired", "robot_channel", row.id,
+                         {"name": row.name, "was": mark.reason})
+            return True
 
     # ------------------------------------------------------------------ helpers
     def _get(self, s: Session, name: str) -> RobotChannel:
@@ -210,11 +208,21 @@ class RobotChannelService:
         return f"{base}{n}"
 
     @staticmethod
-    def _view(row: RobotChannel) -> RobotChannelView:
-        kind = RobotKind(row.kind)
-        return RobotChannelView(
-            id=row.id, name=row.name, kind=kind.value, kind_label=kind.label, unit_id=row.unit_id,
-            unit_name=row.unit.name, webhook=row.webhook_masked, secret=row.secret_masked,
-            broken=row.broken, broken_reason=row.broken_reason, broken_at=row.broken_at,
-            created_by=row.created_by, created_at=row.created_at,
-        )
+    def _views(s: Session, rows: list[RobotChannel]) -> list[RobotChannelView]:
+        links = {(k, a): (uid, name) for k, a, uid, name in s.execute(
+            select(ChatLink.kind, ChatLink.address, Unit.id, Unit.name).join(Unit, Unit.id == ChatLink.unit_id)
+            .where(ChatLink.kind.in_(ROBOT_KINDS)))}
+        marks = {(k, a): r for k, a, r in s.execute(
+            select(Undeliverable.kind, Undeliverable.address, Undeliverable.reason)
+            .where(Undeliverable.kind.in_(ROBOT_KINDS)))}
+        views = []
+        for row in rows:
+            kind = RobotKind(row.kind)
+            unit_id, unit_name = links.get((row.kind, row.name), (None, None))
+            reason = marks.get((row.kind, row.name))
+            views.append(RobotChannelView(
+                id=row.id, name=row.name, kind=kind.value, kind_label=kind.label, unit_id=unit_id,
+                unit_name=unit_name, webhook=row.webhook_masked, secret=row.secret_masked,
+                broken=reason is not None, broken_reason=reason, created_by=row.created_by,
+                created_at=row.created_at))
+        return views

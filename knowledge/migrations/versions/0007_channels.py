@@ -1,4 +1,7 @@
-"""Group-robot channels (企业微信/钉钉/飞书): webhook and secret encrypted, broken flag.
+"""Group-robot channels (企业微信/钉钉/飞书): webhook and secret encrypted, masked forms for display.
+
+The unit link and the broken mark live in 0005_reminders' reminder_chat_links and
+reminder_undeliverable (kind, robot name).
 
 Revision ID: 0007_channels
 Revises: 0003_ledger
@@ -16,9 +19,6 @@ def upgrade() -> None:
     op.create_table(
         "robot_channels",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("unit_id", sa.Integer(),
-                  sa.ForeignKey("ledger_units.id", ondelete="CASCADE", name="fk_robot_channels_unit_id_ledger_units"),
-                  nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("webhook_encrypted", sa.Text(), nullable=False),
@@ -26,17 +26,12 @@ def upgrade() -> None:
         sa.Column("webhook_digest", sa.String(64), nullable=False),
         sa.Column("secret_encrypted", sa.Text()),
         sa.Column("secret_masked", sa.String(40)),
-        sa.Column("broken", sa.Boolean(), nullable=False),
-        sa.Column("broken_reason", sa.String(300)),
-        sa.Column("broken_at", sa.DateTime(timezone=True)),
         sa.Column("created_by", sa.String(100), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("name", name="uq_robot_channels_name"),
         sa.UniqueConstraint("webhook_digest", name="uq_robot_channels_webhook_digest"),
     )
-    op.create_index("ix_robot_channels_unit_id", "robot_channels", ["unit_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_robot_channels_unit_id", table_name="robot_channels")
     op.drop_table("robot_channels")
