@@ -134,7 +134,7 @@ class WebhookRobotChannel:
         """Wait until the robot has room, before the dispatcher claims its row (so a claimed row
         is sent at once and a crash leaves almost nothing in flight)."""
         pacer = self.pacer(address)
-        while (wait := pacer.delay()) > 0:
+        while 0 < (wait := pacer.delay()) and pacer.blocked_for <= self.max_inline_wait:
             await pacer.sleep(wait)
 
     def pacer(self, name: str) -> Pacer:
@@ -167,6 +167,9 @@ class WebhookRobotChannel:
         failure = "未知错误"
         attempt = throttles = 0
         while attempt < self.attempts:
+            if pacer.blocked_for > self.max_inline_wait:
+                minutes = max(1, round(pacer.blocked_for / 60))
+                return DeliveryResult(Outcome.RETRY, error=f"{self.label}机器人被限流中，约 {minutes} 分钟后再试")
             async with pacer:
                 url, body = self.request(target, payload, self.wall())
                 try:
