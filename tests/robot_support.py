@@ -2,7 +2,7 @@
 platform on the fake servers, and the dispatcher wired the way the bot wires it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import httpx
@@ -10,12 +10,12 @@ from fake_robots import FakeDingTalk, FakeFeishu, FakeRobot, FakeRobotServer, Fa
 from ledger_support import Org, build_org
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.addresses import AddressBook
 from bot.channels.dispatch import Dispatcher
-from bot.channels.robots import PlannedAddressBook, RobotPlanner, robot_channels
+from bot.channels.feishu import FeishuChannel
+from bot.channels.robots import robot_dispatcher
 from bot.channels.webhook_robot import WebhookRobotChannel
 from knowledge.config import Settings
-from knowledge.group_robots import RobotChannelService
+from knowledge.group_robots import RobotChannelService, RobotKind
 from knowledge.reminders.service import ReminderService
 
 CREATED = date(2026, 3, 2)      # a Monday; items are recorded on this day
@@ -59,8 +59,10 @@ def robot_world(sessions: sessionmaker[Session], settings: Settings, items: int 
     return RobotWorld(org, RobotChannelService(ledger), ReminderService(ledger))
 
 
-def dispatcher(world: RobotWorld, client: httpx.AsyncClient, **channel_options: object
+# The platforms' own windows, but no waiting for 飞书's :00/:30 marks when a test runs at them.
+TEST_LIMITS = {RobotKind.FEISHU: replace(FeishuChannel.default_limits, quiet=None)}
+
+
+def dispatcher(world: RobotWorld, client: httpx.AsyncClient, **options: object
                ) -> tuple[Dispatcher, dict[str, WebhookRobotChannel]]:
-    channels = robot_channels(world.robots, client=client, **channel_options)
-    addresses: AddressBook = PlannedAddressBook(world.org.svc.settings)
-    return Dispatcher(world.org.svc.sessions, dict(channels), addresses, RobotPlanner(world.reminders)), channels
+    return robot_dispatcher(world.robots.ledger, client=client, limits=TEST_LIMITS, **options)

@@ -11,13 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channels.addresses import AddressBook, Addressed
+from bot.channels.dispatch import Dispatcher
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.feishu import FeishuChannel
 from bot.channels.webhook_robot import RobotLimits, WebhookRobotChannel
 from bot.channels.wecom import WeComChannel
 from knowledge.group_robots import RobotChannelService, RobotKind
 from knowledge.group_robots.routing import robot_destinations, with_group_reminders
+from knowledge.ledger import LedgerService
 from knowledge.ledger.models import Unit
+from knowledge.reminders.escalation import record_escalations
 from knowledge.reminders.messages import Reminder, Unreachable
 from knowledge.reminders.planner import DayPlan
 from knowledge.reminders.service import ReminderService
@@ -59,8 +62,8 @@ class RobotPlanner:
             return plan
         with self.reminders.ledger.sessions() as s:
             robots = robot_destinations(s)
-            names = dict(s.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(robots))))) if robots else {}
-        return with_group_reminders(plan, robots, names) if robots else plan
+            names = {uid: name for uid, name in s.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(robots))))}
+        return with_group_reminders(plan, robots, names)
 
 
 class PlannedAddressBook(AddressBook):
@@ -73,3 +76,14 @@ class PlannedAddressBook(AddressBook):
         addressed, unreachable = super().resolve(session, [r for r in reminders if not r.recipient.destinations])
         addressed += [Addressed(d.kind, d.address, r) for r in planned for d in r.recipient.destinations]
         return addressed, unreachable
+
+
+def robot_dispatcher(ledger: LedgerService, *, client: httpx.AsyncClient | None = None,
+                     limits: dict[RobotKind, RobotLimits] | None = None, concurrency: int = 8,
+                     **options: object) -> tuple[Dispatcher, dict[str, WebhookRobotChannel]]:
+    """A dispatcher for the robots alone (the Telegram channel is added by the bot when it runs)."""
+    reminders = ReminderService(ledger)
+    channels = robot_channels(RobotChannelService(ledger, reminders), client=client, limits=limits, **options)
+    dispatcher = Dispatcher(ledger.sessions, dict(channels), PlannedAddressBook(ledger.settings),  # type: ignore[arg-type]
+                            RobotPlanner(reminders), record_escalations=record_escalations, concurrency=concurrency)
+    return dispatcher, channels

@@ -1,6 +1,7 @@
 """What the three fake robot servers share: lifecycle, robots, sliding-window rate counting."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import deque
@@ -44,6 +45,10 @@ class FakeRobotServer:
         self.windows = windows
         self.robots: dict[str, FakeRobot] = {}
         self.requests = 0
+        self.held = 0                  # requests parked by ``hold_after``
+        self._hold_after: int | None = None
+        self._open = asyncio.Event()
+        self._open.set()
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -87,6 +92,25 @@ class FakeRobotServer:
     @property
     def received(self) -> list[Arrival]:
         return [a for r in self.robots.values() for a in r.received]
+
+    # ---- holding requests (a sender killed mid-dispatch) ------------------------------------------
+    def hold_after(self, accepted: int) -> None:
+        """Park every request once ``accepted`` messages arrived, until ``release``."""
+        self._hold_after = accepted
+        self._open.clear()
+
+    def release(self) -> None:
+        self._hold_after = None
+        self._open.set()
+
+    async def gate(self, request: web.Request) -> bool:
+        """False when the request was parked and its sender went away meanwhile: like a platform
+        that never processed it, nothing is recorded."""
+        if self._hold_after is None or len(self.received) < self._hold_after:
+            return True
+        self.held += 1
+        await self._open.wait()
+        return request.transport is not None and not request.transport.is_closing()
 
     # ---- rate limits ------------------------------------------------------------------------
     def over_limit(self, robot: FakeRobot, now: float) -> bool:
