@@ -50,8 +50,8 @@ class Pacer:
     ) -> None:
         self.windows = windows
         self.quiet = quiet
-        # Our send time precedes the platform's receive time; the margin keeps the platform's
-        # count of the window from ever seeing one request too many.
+        # Sends are recorded when their answer arrives, which is after the platform counted them,
+        # however slow the network or a busy event loop; the margin covers clock granularity.
         self.margin = margin
         self.clock, self.wall, self.sleep = clock, wall, sleep
         longest = max((w.limit for w in windows), default=1)
@@ -74,19 +74,20 @@ class Pacer:
         return max(wait, 0.0)
 
     async def __aenter__(self) -> Pacer:
-        """Hold the robot for one send: waits for room, records the send, keeps order."""
+        """Hold the robot for one send: waits for room; one send at a time, in order."""
         await self._lock.acquire()
         try:
             while (wait := self.delay()) > 0:
                 self.waited += wait
                 await self.sleep(wait)
-            self._sent.append(self.clock())
         except BaseException:
             self._lock.release()
             raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # Counted even when the send failed or was cancelled: the request may have arrived.
+        self._sent.append(self.clock())
         self._lock.release()
 
     def block(self, seconds: float) -> None:

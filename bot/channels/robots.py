@@ -3,7 +3,7 @@
 each reminder to the destinations the planner chose for it."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import httpx
@@ -16,7 +16,7 @@ from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.feishu import FeishuChannel
 from bot.channels.webhook_robot import RobotLimits, WebhookRobotChannel
 from bot.channels.wecom import WeComChannel
-from knowledge.group_robots import RobotChannelService, RobotKind
+from knowledge.group_robots import RobotChannelService, RobotKind, RobotTarget
 from knowledge.group_robots.routing import robot_destinations, with_group_reminders
 from knowledge.ledger import LedgerService
 from knowledge.ledger.models import Unit
@@ -35,12 +35,14 @@ def robot_channels(
     *,
     client: httpx.AsyncClient | None = None,
     limits: dict[RobotKind, RobotLimits] | None = None,
+    targets: Callable[[str], RobotTarget] | None = None,
     **options: object,
 ) -> dict[str, WebhookRobotChannel]:
-    """``{"wecom": …, "dingtalk": …, "feishu": …}``; a robot refused for good is marked broken."""
+    """``{"wecom": …, "dingtalk": …, "feishu": …}``; a robot refused for good is marked broken.
+    ``targets`` replaces the per-message lookup (e.g. a cache for a burst to the same robots)."""
     mention = service.ledger.settings.reminder_mention
     return {
-        kind.value: cls(service.target, mention=mention, on_broken=service.mark_broken, client=client,
+        kind.value: cls(targets or service.target, mention=mention, on_broken=service.mark_broken, client=client,
                         limits=(limits or {}).get(kind), **options)  # type: ignore[arg-type]
         for kind, cls in CHANNEL_CLASSES.items()
     }

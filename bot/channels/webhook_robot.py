@@ -95,6 +95,7 @@ class WebhookRobotChannel:
         attempts: int = 3,
         backoff: float = 1.0,
         timeout: float = 10.0,
+        max_in_flight: int = 32,
         wall: Callable[[], float] = time.time,
     ) -> None:
         install_log_redaction()
@@ -110,6 +111,9 @@ class WebhookRobotChannel:
         self._own_client = client is None
         self._timeout = timeout
         self._pacers: dict[str, Pacer] = {}
+        # httpx's connection pool scans every waiting request on each assignment: thousands of
+        # robots posting at once would make each request cost O(waiting). Keep the queue short.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     # ------------------------------------------------------------------ per platform
     def payload(self, text: RobotText) -> dict[str, Any]:
@@ -152,7 +156,7 @@ class WebhookRobotChannel:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpx.AsyncClient(timeout=self._timeout, limits=httpx.Limits(max_connections=32))
         return self._client
 
     async def _send(self, address: str, build: Callable[[], dict[str, Any]], test: bool = False) -> DeliveryResult:
@@ -173,7 +177,8 @@ class WebhookRobotChannel:
             async with pacer:
                 url, body = self.request(target, payload, self.wall())
                 try:
-                    response = await self.client.post(url, json=body)
+                    async with self._in_flight:
+                        response = await self.client.post(url, json=body)
                 except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                     answer = Answer(Verdict.TRANSIENT, f"连接失败（{type(exc).__name__}）")
                 except httpx.TimeoutException as exc:

@@ -47,6 +47,7 @@ ADMIN = [
     ("remove", "删除文件：/remove 文件标题"),
     ("rules", "上传职责规则表（发送文件时附上 /rules）"),
     ("issuecode", "发放绑定码：/issuecode 人员姓名"),
+    ("channels", "群机器人：/channels，/channels test 名称"),
 ]
 
 PRIVATE_COMMANDS = PRIVATE_ONLY[:1] + QUESTIONS + LEDGER + GENERAL + PRIVATE_ONLY[1:]

@@ -81,8 +81,8 @@ class FakeRobotServer:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def add_robot(self, secret: str | None = None) -> FakeRobot:
-        robot = FakeRobot(key=secrets.token_hex(16), secret=secret)
+    def add_robot(self, secret: str | None = None, key: str | None = None) -> FakeRobot:
+        robot = FakeRobot(key=key or secrets.token_hex(16), secret=secret)
         self.robots[robot.key] = robot
         return robot
 
