@@ -4,8 +4,8 @@ turn the platform's answer into an ``Outcome``.
 Subclasses say how to render (``payload``), sign (``request``) and read answers (``verdict``).
 Faults never raise: throttling is waited out (or handed back as RETRY when the platform's
 penalty is long), an invalid key, removed robot or rejected signature marks the robot broken
-(UNDELIVERABLE, reported to admins), and a request that timed out after it was sent is UNKNOWN,
-never resent automatically.
+(UNDELIVERABLE, reported to admins), a refused message is RETRY (the outbox caps attempts), and a
+request that timed out after it was sent is UNKNOWN, never resent automatically.
 """
 from __future__ import annotations
 
@@ -198,8 +198,10 @@ class WebhookRobotChannel:
                     await asyncio.to_thread(self.on_broken, target.name, reason)
                 return DeliveryResult(Outcome.UNDELIVERABLE, error=reason)
             if answer.verdict is Verdict.REJECTED:
+                # This message, not the robot, was refused (format, size): the robot stays in use and
+                # the outbox's attempt limit keeps the row from being tried forever.
                 _LOG.warning("robot %s (%s) rejected a message: %s", target.name, self.kind, detail)
-                return DeliveryResult(Outcome.UNDELIVERABLE, error=f"{self.label}拒收该消息：{detail}")
+                return DeliveryResult(Outcome.RETRY, error=f"{self.label}拒收该消息：{detail}")
             if answer.verdict is Verdict.THROTTLED:
                 pacer.block(self.limits.penalty)
                 throttles += 1

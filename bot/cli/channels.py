@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 
 import click
 
@@ -36,10 +37,9 @@ def _robots(ctx: click.Context) -> RobotChannelService:
 def _read_secret(value: str | None, prompt: str) -> str | None:
     if value != "-":
         return value
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin.isatty():
         return click.prompt(prompt, hide_input=True)
-    return stdin.readline().strip()
+    return sys.stdin.readline().strip()
 
 
 def _line(v: RobotChannelView) -> str:
