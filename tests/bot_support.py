@@ -88,21 +88,27 @@ def plain(call: ApiCall) -> str:
 
 @asynccontextmanager
 async def running_bot(server: FakeTelegram, settings: Settings, *, embedder: Any = None,
-                      prepare: Callable[[Runtime], None] | None = None) -> AsyncIterator[BotDriver]:
+                      prepare: Callable[[Runtime], None] | None = None, warm_up: bool = True,
+                      polling: bool = True) -> AsyncIterator[BotDriver]:
+    """``warm_up=False`` skips opening the knowledge base (ledger and reminder tests need no
+    embedder); ``polling=False`` runs the application (its job queue) without taking updates, as
+    a second instance sharing the token would."""
     runtime = Runtime(settings, embedder=embedder)
     if prepare is not None:
         prepare(runtime)
-    app = build_application(runtime)
+    app = build_application(runtime, warm_up=warm_up)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)  # run_polling() would call it; tests drive the pieces themselves
     await app.start()
     assert app.updater is not None
-    await app.updater.start_polling(timeout=5, poll_interval=0)
+    if polling:
+        await app.updater.start_polling(timeout=5, poll_interval=0)
     try:
         yield BotDriver(server, app, runtime)
     finally:
-        await app.updater.stop()
+        if polling:
+            await app.updater.stop()
         await app.stop()
         await app.shutdown()
         runtime.close()

@@ -174,11 +174,20 @@ async def test_a_killed_dispatch_resumes_without_duplicates(sessions, settings, 
     await _pause(0.3)
     before = sum(len(r.received) for r in robots)
     assert before == 15  # 5 per platform before the kill, nothing recorded from parked requests
+    outbox = Outbox(sessions)
     async with httpx.AsyncClient() as client:
         resumed = await dispatcher(world, client)[0].dispatch(LATER)
-    assert resumed.sent == len(robots) - before and resumed.skipped == before
+        # What was confirmed is not resent; what was in flight may have arrived, so it is not
+        # resent either but counted as unknown, for an operator to check.
+        assert resumed.skipped == before and resumed.unknown == CONCURRENCY
+        assert resumed.sent == len(robots) - before - CONCURRENCY
+        assert max(len(r.received) for r in robots) == 1
+        # The operator checked (the platforms never processed them): `reminders send --resend-unknown`.
+        assert outbox.resend_unknown(LATER) == CONCURRENCY
+        again = await dispatcher(world, client)[0].dispatch(LATER)
+    assert again.sent == CONCURRENCY
     assert [len(r.received) for r in robots] == [1] * len(robots)
-    assert all(row.state == OutboxState.SENT for row in Outbox(sessions).entries(LATER))
+    assert all(row.state == OutboxState.SENT for row in outbox.entries(LATER))
 
 
 async def _pause(seconds: float) -> None:

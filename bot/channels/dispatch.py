@@ -17,22 +17,17 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.addresses import AddressBook
 from bot.channels.base import Channel, DeliveryResult, Outcome
-from knowledge.reminders.messages import Recipient, RecipientKind, Reminder, ReminderKind, Unreachable
+from knowledge.reminders.messages import Reminder, ReminderKind, Unreachable
 from knowledge.reminders.outbox import Claimed, Delivery, Outbox, OutboxState
 
 log = logging.getLogger(__name__)
 
-# A chat found blocked/gone is tried again after this long, not every day.
-UNDELIVERABLE_RETRY = timedelta(days=7)
-PREVIOUSLY_UNDELIVERABLE = "此前无法送达"
-ADMIN_NAME = "管理员"
 STATE_OF = {
     Outcome.SENT: OutboxState.SENT,
     Outcome.RETRY: OutboxState.FAILED,
@@ -51,6 +46,9 @@ class DayPlan(Protocol):
 Planner = Callable[[date], DayPlan]
 # Called with the session that creates the outbox rows, so both commit together.
 EscalationRecorder = Callable[[Session, Sequence[Reminder]], object]
+# (channel kind, address, reason, session): a destination failed for good; the planner stops
+# addressing it and lists it in the admin summary until an admin clears it.
+UndeliverableMarker = Callable[[str, str, str, Session], object]
 
 
 @dataclass
@@ -72,7 +70,7 @@ class DispatchReport:
 
 
 def worker_name() -> str:
-    """"host:pid:token": lets a restart on the same host release the claims of a killed process."""
+    """"host:pid:token": a restart on the same host can tell the claims of a killed process."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -87,14 +85,15 @@ def _alive(pid: int) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, sessions: sessionmaker[Session], channels: dict[str, Channel], addresses: AddressBook,
-                 planner: Planner, *, record_escalations: EscalationRecorder | None = None,
+    def __init__(self, sessions: sessionmaker[Session], channels: dict[str, Channel], planner: Planner, *,
+                 record_escalations: EscalationRecorder | None = None,
+                 mark_undeliverable: UndeliverableMarker | None = None,
                  outbox: Outbox | None = None, concurrency: int = 8, worker: str | None = None) -> None:
         self.sessions = sessions
         self.channels = channels
-        self.addresses = addresses
         self.planner = planner
         self.record_escalations = record_escalations
+        self.mark_undeliverable = mark_undeliverable
         self.outbox = outbox or Outbox(sessions)
         self.concurrency = concurrency
         self.worker = worker or worker_name()
@@ -108,17 +107,21 @@ class Dispatcher:
             if not plan.working_day:
                 return report
             report.planned = True
-            report.created, report.unreachable = await asyncio.to_thread(self._enqueue, plan)
+            report.created = await asyncio.to_thread(self._enqueue, plan.reminders)
+            report.unreachable = list(plan.unreachable)
         before = await asyncio.to_thread(self.outbox.state_counts, day)
         report.skipped = before.get(OutboxState.SENT, 0)
-        await asyncio.to_thread(self.outbox.release_dead_claims, day, self._host, _alive)
+        abandoned = await asyncio.to_thread(self.outbox.settle_abandoned_claims, day, self._host, _alive)
+        if abandoned:
+            log.warning("reminders %s: %d sends of an interrupted run have an unknown outcome (not resent)",
+                        day, abandoned)
         outcomes = await self._drain(day, exclude_kinds=[ReminderKind.ADMIN_SUMMARY])
         await asyncio.to_thread(self._complete_summary, day)
         outcomes += await self._drain(day, kinds=[ReminderKind.ADMIN_SUMMARY])
         report.sent = outcomes[Outcome.SENT]
         report.failed = outcomes[Outcome.RETRY]
         report.undeliverable = outcomes[Outcome.UNDELIVERABLE]
-        report.unknown = outcomes[Outcome.UNKNOWN]
+        report.unknown = outcomes[Outcome.UNKNOWN] + abandoned
         if report.unknown:
             log.warning("reminders %s: %d sends timed out with unknown outcome (not resent; see `reminders log`)",
                         day, report.unknown)
@@ -127,45 +130,29 @@ class Dispatcher:
         return report
 
     # -- planning into the outbox
-    def _enqueue(self, plan: DayPlan) -> tuple[int, list[Unreachable]]:
-        reminders = [r for r in plan.reminders if r.kind != ReminderKind.ADMIN_SUMMARY]
+    def _enqueue(self, reminders: Sequence[Reminder]) -> int:
+        deliveries = [Delivery(d.kind, d.address, r) for r in reminders for d in r.recipient.destinations]
         with self.sessions.begin() as session:
-            addressed, unreachable = self.addresses.resolve(session, reminders)
-            blocked: dict[tuple[str, str], str] = {}
-            for channel in {a.channel for a in addressed}:
-                found = self.outbox.blocked_addresses(
-                    channel, [a.address for a in addressed if a.channel == channel], plan.day, UNDELIVERABLE_RETRY)
-                blocked.update({(channel, address): error for address, error in found.items()})
-            deliveries = []
-            for a in addressed:
-                error = blocked.get((a.channel, a.address))
-                state = OutboxState.PENDING if error is None else OutboxState.UNDELIVERABLE
-                deliveries.append(Delivery(a.channel, a.address, a.reminder, state,
-                                           None if error is None else f"{error}（{PREVIOUSLY_UNDELIVERABLE}）"))
             created = self.outbox.enqueue(session, deliveries)
-            known = {(u.name, u.reason) for u in unreachable}
-            unreachable += [u for u in plan.unreachable if (u.name, u.reason) not in known]
-            if unreachable:
-                created += self.outbox.enqueue(session, self._summaries(plan.day, unreachable))
             if self.record_escalations is not None:
                 self.record_escalations(session, [r for r in reminders if r.kind == ReminderKind.ESCALATION])
-        return created, unreachable
-
-    def _summaries(self, day: date, entries: Sequence[Unreachable]) -> list[Delivery]:
-        reminder = Reminder(day, ReminderKind.ADMIN_SUMMARY, Recipient(RecipientKind.ADMIN, ADMIN_NAME),
-                            unreachable=tuple(entries))
-        return [Delivery(channel, address, reminder) for channel, address in self.addresses.admin_addresses()]
+        return created
 
     def _complete_summary(self, day: date) -> None:
-        """Add whoever turned out undeliverable today to the admin summary (created at planning
-        time if the planner found people it could not reach, else now); once sent it stays as is."""
+        """Add whoever turned out undeliverable in this day's sending to the admin summary.
+
+        When the planner made no summary (everyone was reachable at planning time), the day is
+        planned again: the destinations just marked undeliverable now appear in its summary.
+        """
+        rows = self.outbox.entries(day)
         found = [Unreachable(row.recipient_name, row.error or "无法送达", tuple(row.items))
-                 for row in self.outbox.entries(day)
-                 if row.state == OutboxState.UNDELIVERABLE and row.kind != ReminderKind.ADMIN_SUMMARY]
+                 for row in rows if row.state == OutboxState.UNDELIVERABLE and row.kind != ReminderKind.ADMIN_SUMMARY]
         if not found:
             return
+        if not any(row.kind == ReminderKind.ADMIN_SUMMARY for row in rows):
+            summaries = [r for r in self.planner(day).reminders if r.kind == ReminderKind.ADMIN_SUMMARY]
+            self._enqueue(summaries)
         with self.sessions.begin() as session:
-            self.outbox.enqueue(session, self._summaries(day, found))
             self.outbox.merge_unreachable(session, day, ReminderKind.ADMIN_SUMMARY, found)
 
     # -- sending
@@ -200,8 +187,12 @@ class Dispatcher:
                 if claimed is None:
                     continue  # another dispatcher has it, or it was finished meanwhile
                 result = await self._deliver(channel, claimed)
+                also = None
+                if result.outcome == Outcome.UNDELIVERABLE and self.mark_undeliverable is not None:
+                    marker, reason = self.mark_undeliverable, result.error or "无法送达"
+                    also = lambda session: marker(claimed.channel, claimed.address, reason, session)  # noqa: E731
                 if await asyncio.to_thread(self.outbox.finish, claimed.id, self.worker, STATE_OF[result.outcome],
-                                           message_ids=result.message_ids, error=result.error):
+                                           message_ids=result.message_ids, error=result.error, also=also):
                     outcomes[result.outcome] += 1
 
         await asyncio.gather(*(work() for _ in range(self.concurrency)))

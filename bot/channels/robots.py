@@ -1,16 +1,13 @@
 """Group robots in the reminder dispatch: the three channels for the dispatcher's registry
-``{kind: Channel}``, the plan with unit-group reminders added, and an address book that sends
-each reminder to the destinations the planner chose for it."""
+``{kind: Channel}`` and the day's plan with the unit-group reminders added."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from bot.channels.addresses import AddressBook, Addressed
 from bot.channels.dispatch import Dispatcher
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.feishu import FeishuChannel
@@ -21,7 +18,6 @@ from knowledge.group_robots.routing import robot_destinations, with_group_remind
 from knowledge.ledger import LedgerService
 from knowledge.ledger.models import Unit
 from knowledge.reminders.escalation import record_escalations
-from knowledge.reminders.messages import Reminder, Unreachable
 from knowledge.reminders.planner import DayPlan
 from knowledge.reminders.service import ReminderService
 
@@ -38,18 +34,24 @@ def robot_channels(
     targets: Callable[[str], RobotTarget] | None = None,
     **options: object,
 ) -> dict[str, WebhookRobotChannel]:
-    """``{"wecom": …, "dingtalk": …, "feishu": …}``; a robot refused for good is marked broken.
+    """``{"wecom": …, "dingtalk": …, "feishu": …}``, sharing one HTTP client.
     ``targets`` replaces the per-message lookup (e.g. a cache for a burst to the same robots)."""
     mention = service.ledger.settings.reminder_mention
-    return {
-        kind.value: cls(targets or service.target, mention=mention, on_broken=service.mark_broken, client=client,
+    shared = client or httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=32))
+    channels = {
+        kind.value: cls(targets or service.target, mention=mention, client=shared,
                         limits=(limits or {}).get(kind), **options)  # type: ignore[arg-type]
         for kind, cls in CHANNEL_CLASSES.items()
     }
+    for channel in channels.values():
+        channel.owns_client = client is None  # then ``close()`` closes it (closing twice is harmless)
+    return channels
 
 
 def robot_channel(service: RobotChannelService, kind: str, **options: object) -> WebhookRobotChannel:
-    return robot_channels(service, **options)[kind]  # type: ignore[arg-type]
+    """One channel for sending directly (``channels test``): it marks a refused robot itself."""
+    return CHANNEL_CLASSES[RobotKind(kind)](service.target, mention=service.ledger.settings.reminder_mention,
+                                            on_broken=service.mark_broken, **options)  # type: ignore[arg-type]
 
 
 class RobotPlanner:
@@ -68,24 +70,14 @@ class RobotPlanner:
         return with_group_reminders(plan, robots, names)
 
 
-class PlannedAddressBook(AddressBook):
-    """Sends a reminder to the destinations the planner gave its recipient (robots, linked groups,
-    bound accounts); reminders planned without any fall back to the address book's own lookup,
-    which also reports who could not be reached."""
-
-    def resolve(self, session: Session, reminders: Sequence[Reminder]) -> tuple[list[Addressed], list[Unreachable]]:
-        planned = [r for r in reminders if r.recipient.destinations]
-        addressed, unreachable = super().resolve(session, [r for r in reminders if not r.recipient.destinations])
-        addressed += [Addressed(d.kind, d.address, r) for r in planned for d in r.recipient.destinations]
-        return addressed, unreachable
-
-
 def robot_dispatcher(ledger: LedgerService, *, client: httpx.AsyncClient | None = None,
                      limits: dict[RobotKind, RobotLimits] | None = None, concurrency: int = 8,
                      **options: object) -> tuple[Dispatcher, dict[str, WebhookRobotChannel]]:
-    """A dispatcher for the robots alone (the Telegram channel is added by the bot when it runs)."""
+    """A dispatcher with the robot channels alone (tests, benchmarks; the bot and ``reminders
+    send`` use ``bot.channels.setup``, which adds Telegram)."""
     reminders = ReminderService(ledger)
     channels = robot_channels(RobotChannelService(ledger, reminders), client=client, limits=limits, **options)
-    dispatcher = Dispatcher(ledger.sessions, dict(channels), PlannedAddressBook(ledger.settings),  # type: ignore[arg-type]
-                            RobotPlanner(reminders), record_escalations=record_escalations, concurrency=concurrency)
+    dispatcher = Dispatcher(ledger.sessions, dict(channels), RobotPlanner(reminders),  # type: ignore[arg-type]
+                            record_escalations=record_escalations, mark_undeliverable=reminders.mark_undeliverable,
+                            concurrency=concurrency)
     return dispatcher, channels

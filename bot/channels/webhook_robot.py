@@ -23,7 +23,7 @@ from bot.channels.base import DeliveryResult, Outcome
 from bot.channels.pacer import Pacer, QuietMarks, RateWindow
 from bot.channels.robot_text import TEST_TEXT, RobotText, reminder_text
 from knowledge.group_robots.secret_box import mask
-from knowledge.group_robots.service import RobotTarget
+from knowledge.group_robots.service import BROKEN_REASON, RobotTarget
 from knowledge.ledger.errors import LedgerError
 from knowledge.reminders.messages import Reminder
 
@@ -88,6 +88,8 @@ class WebhookRobotChannel:
         targets: Callable[[str], RobotTarget],
         *,
         mention: bool = False,
+        # Marks a robot the platform refused for good; the dispatcher marks its destinations itself,
+        # so only direct senders (``channels test``) pass this.
         on_broken: Callable[[str, str], None] | None = None,
         client: httpx.AsyncClient | None = None,
         limits: RobotLimits | None = None,
@@ -108,7 +110,7 @@ class WebhookRobotChannel:
         self.backoff = backoff
         self.wall = wall
         self._client = client
-        self._own_client = client is None
+        self.owns_client = client is None
         self._timeout = timeout
         self._pacers: dict[str, Pacer] = {}
         # httpx's connection pool scans every waiting request on each assignment: thousands of
@@ -148,7 +150,7 @@ class WebhookRobotChannel:
         return pacer
 
     async def close(self) -> None:
-        if self._client is not None and self._own_client:
+        if self._client is not None and self.owns_client:
             await self._client.aclose()
             self._client = None
 
@@ -192,7 +194,7 @@ class WebhookRobotChannel:
             if answer.verdict is Verdict.SENT:
                 return DeliveryResult(Outcome.SENT)
             if answer.verdict is Verdict.BROKEN:
-                reason = f"{self.label}拒绝：{detail}"
+                reason = f"{BROKEN_REASON}：{self.label}拒绝（{detail}）"
                 _LOG.warning("robot %s (%s) refused for good: %s", target.name, self.kind, detail)
                 if self.on_broken is not None:
                     await asyncio.to_thread(self.on_broken, target.name, reason)

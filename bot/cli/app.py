@@ -17,9 +17,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register_subcommands() -> None:
-    from bot.cli import channels, duties, knowledge, ledger, run
+    from bot.cli import channels, duties, knowledge, ledger, reminders, run
 
-    for module in (knowledge, duties, ledger, channels, run):
+    for module in (knowledge, duties, ledger, reminders, channels, run):
         module.register(main)
 
 

@@ -22,6 +22,8 @@ from knowledge.ledger.models import Level, Role, Source, Status, UnitKind
 from knowledge.ledger.queries import HazardFilter
 from knowledge.ledger.statemachine import ACTION_LABELS
 from knowledge.ledger.views import HazardSummary, HazardView, StatsReport
+from knowledge.reminders.escalation import level_name
+from knowledge.reminders.service import ReminderService
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,6 +106,43 @@ def units_import(ctx: click.Context, file: Path, fmt: str) -> None:
     """从表格导入单位（列：单位名称、上级单位、类型、编码）。"""
     views = _service(ctx).import_units(_actor(ctx), file)
     emit([v.to_dict() for v in views], fmt, f"已导入 {len(views)} 个单位。")
+
+
+@units.command("link-chat", context_settings={"ignore_unknown_options": True})  # chat ids are negative
+@click.argument("unit")
+@click.argument("chat_id")
+@click.option("--channel", default="telegram", show_default=True, help="渠道（telegram，或群机器人渠道）。")
+@format_option
+@click.pass_context
+@_friendly
+def units_link_chat(ctx: click.Context, unit: str, chat_id: str, channel: str, fmt: str) -> None:
+    """关联群聊：该群每个工作日收到本单位及下属单位的隐患整改日报。"""
+    view = ReminderService(_service(ctx)).link_chat(_actor(ctx), unit, channel, chat_id)
+    emit(view.to_dict(), fmt, f"已将群 {view.address} 关联到“{view.unit}”，每个工作日推送整改日报。")
+
+
+@units.command("unlink-chat", context_settings={"ignore_unknown_options": True})  # chat ids are negative
+@click.argument("chat_id")
+@click.option("--channel", default="telegram", show_default=True)
+@format_option
+@click.pass_context
+@_friendly
+def units_unlink_chat(ctx: click.Context, chat_id: str, channel: str, fmt: str) -> None:
+    """解除群聊关联（不再推送日报）。"""
+    view = ReminderService(_service(ctx)).unlink_chat(_actor(ctx), channel, chat_id)
+    emit(view.to_dict(), fmt, f"已解除群 {view.address} 与“{view.unit}”的关联。")
+
+
+@units.command("chats")
+@click.argument("unit", required=False)
+@format_option
+@click.pass_context
+@_friendly
+def units_chats(ctx: click.Context, unit: str | None, fmt: str) -> None:
+    """列出已关联的群聊。"""
+    views = ReminderService(_service(ctx)).linked_chats(unit)
+    lines = [f"{v.unit}：{v.kind} {v.address}（{v.linked_at:%Y-%m-%d} 由 {v.linked_by} 关联）" for v in views]
+    emit([v.to_dict() for v in views], fmt, "\n".join(lines) or "尚未关联任何群聊。")
 
 
 # ---------------------------------------------------------------------------------- officials
@@ -228,6 +267,9 @@ def _detail(v: HazardView) -> str:
                   f"{'：' + x.decision_note if x.decision_note else ''}" for x in v.extensions]
     if v.attachments:
         lines.append("附件：" + "、".join(f"{a.filename}（{a.size}字节）" for a in v.attachments))
+    if v.escalations:
+        lines.append("逾期升级：" + "；".join(f"{level_name(x.level)} {x.fired_on}（{x.recipients or '—'}）"
+                                          for x in v.escalations))
     lines.append("处理记录：")
     for e in v.history:
         arrow = f" {e.from_status or ''}→{e.to_status}" if e.from_status != e.to_status else ""

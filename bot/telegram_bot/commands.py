@@ -41,12 +41,15 @@ GENERAL = [
 PRIVATE_ONLY = [
     ("start", "开始使用"),
     ("bind", "绑定账号：/bind 绑定码"),
+    ("remind", "今天会提醒我哪些事项"),
 ]
 ADMIN = [
     ("upload", "上传文件入库（发送文件时附上 /upload）"),
     ("remove", "删除文件：/remove 文件标题"),
     ("rules", "上传职责规则表（发送文件时附上 /rules）"),
     ("issuecode", "发放绑定码：/issuecode 人员姓名"),
+    ("linkgroup", "在群里发送：本群接收某单位的每日通报"),
+    ("unlinkgroup", "在群里发送：本群不再接收通报"),
     ("channels", "群机器人：/channels，/channels test 名称"),
 ]
 

@@ -173,7 +173,7 @@ class RobotChannelService:
         with self.sessions() as s:
             kind = s.execute(select(RobotChannel.kind).where(RobotChannel.name == name)).scalar_one_or_none()
         if kind is not None:
-            self.reminders.mark_undeliverable(kind, name, f"{BROKEN_REASON}：{reason}"[:200])
+            self.reminders.mark_undeliverable(kind, name, reason[:200])
 
     def mark_working(self, actor: Actor, name: str) -> bool:
         """A test message arrived: the robot is used again. Returns whether it had been broken."""

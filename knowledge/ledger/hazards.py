@@ -52,6 +52,7 @@ from knowledge.ledger.views import (
     AttachmentView,
     BasisView,
     CreateResult,
+    EscalationView,
     EventView,
     ExtensionView,
     HazardSummary,
@@ -59,6 +60,7 @@ from knowledge.ledger.views import (
     StatsReport,
 )
 from knowledge.ledger.workdays import parse_date, parse_deadline
+from knowledge.reminders.models import Escalation
 from knowledge.textnorm import normalize
 
 
@@ -276,6 +278,9 @@ class HazardService(OrganisationService):
             view.basis = [BasisView(b.kind, b.document, b.article, b.excerpt, b.attached_by)
                           for b in s.execute(select(HazardBasis).where(HazardBasis.hazard_id == hid)
                                              .order_by(HazardBasis.id)).scalars()]
+            view.escalations = [EscalationView(x.level, x.fired_on, x.recipients)
+                                for x in s.execute(select(Escalation).where(Escalation.hazard_id == hid)
+                                                   .order_by(Escalation.level)).scalars()]
         return view
 
     # ------------------------------------------------------------------ hazards: changes

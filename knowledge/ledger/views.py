@@ -83,6 +83,15 @@ class ExtensionView(View):
 
 
 @dataclass
+class EscalationView(View):
+    """An escalation level that fired for the item (reminders of overdue items up the chain)."""
+
+    level: int
+    fired_on: date
+    recipients: str | None
+
+
+@dataclass
 class AttachmentView(View):
     id: int
     filename: str
@@ -115,6 +124,7 @@ class HazardView(HazardSummary):
     extensions: list[ExtensionView] = field(default_factory=list)
     attachments: list[AttachmentView] = field(default_factory=list)
     basis: list[BasisView] = field(default_factory=list)
+    escalations: list[EscalationView] = field(default_factory=list)
 
 
 @dataclass

@@ -21,7 +21,8 @@ from knowledge.models import utcnow
 from knowledge.reminders.messages import Reminder, ReminderKind
 from knowledge.reminders.models import Escalation
 
-SYSTEM_ACTOR = "system:reminders"
+SYSTEM_ACTOR = "system:reminders"   # audit log
+HISTORY_ACTOR = "系统提醒"            # the item's history, as people read it
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 
 
@@ -67,13 +68,14 @@ def record_escalations(session: Session, reminders: Iterable[Reminder]) -> list[
             continue
         hid, status = ids[number]
         who = "、".join(names)
-        result = session.execute(
-            insert(Escalation).values(hazard_id=hid, level=level, fired_on=day, recipients=who, at=now)
-            .on_conflict_do_nothing(index_elements=["hazard_id", "level"]))
-        if not result.rowcount:
+        inserted = session.execute(
+            insert(Escalation.__table__).values(hazard_id=hid, level=level, fired_on=day, recipients=who, at=now)
+            .on_conflict_do_nothing(index_elements=["hazard_id", "level"]).returning(Escalation.__table__.c.id)
+        ).first()
+        if inserted is None:  # recorded before, by an earlier call or a concurrent dispatcher
             continue
         note = f"逾期{overdue[number]}个工作日，{level_name(level)}升级提醒：{who}"
-        session.add(HazardEvent(hazard_id=hid, at=now, actor=SYSTEM_ACTOR, action="escalate",
+        session.add(HazardEvent(hazard_id=hid, at=now, actor=HISTORY_ACTOR, action="escalate",
                                 from_status=status, to_status=status, note=note,
                                 changes={"level": level, "fired_on": day.isoformat(), "recipients": names}))
         audit.record(session, SYSTEM_ACTOR, "hazard.escalate", "hazard", number,

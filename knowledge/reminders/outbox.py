@@ -4,9 +4,11 @@ A row is keyed by (channel kind, address, day, reminder kind). Rows are created 
 ``INSERT … ON CONFLICT DO NOTHING``, so planning the same day twice (two instances, the daily job
 and a manual ``reminders send``, a restart) creates nothing new. A worker *claims* a row right
 before sending it: on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, on SQLite with a
-conditional UPDATE checked by its row count; only the claimant sends. A claim whose process died
-(claimed_at older than ``CLAIM_TIMEOUT``) can be claimed again, so a crash resumes with what was
-not confirmed; a row confirmed ``sent`` is never sent again.
+conditional UPDATE checked by its row count; only the claimant sends. A crash resumes with every
+row not yet claimed; a row confirmed ``sent`` is never sent again. The claim is taken right
+before the send (after the channel's rate limiter admitted it), so the rows a dead process held
+are the few sends that were in flight: they become ``unknown`` (``settle_abandoned_claims``),
+exactly like a send that timed out, rather than risking a second copy.
 
 States: pending → claimed → sent | failed (temporary fault, claimable again by a later run) |
 undeliverable (blocked, chat gone) | unknown (the send timed out and may have arrived: never
@@ -18,9 +20,9 @@ not a re-plan made hours later. No chat platform in here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -39,11 +41,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from knowledge.db import Base
 from knowledge.models import utcnow
 from knowledge.reminders.messages import (
+    Destination,
     DigestCounts,
     Recipient,
     RecipientKind,
@@ -54,8 +58,10 @@ from knowledge.reminders.messages import (
     Urgency,
 )
 
-# Longer than any send including its retries (429 waits, back-off), so a live claim is never taken.
+# Longer than any send including its retries (429 waits, back-off): a claim this old has no live
+# process behind it.
 CLAIM_TIMEOUT = timedelta(minutes=5)
+ABANDONED = "发送进程中断，结果未知（未自动重发）"
 # A failed row is tried again by later runs of the same day, up to this many attempts in all.
 MAX_ATTEMPTS = 5
 
@@ -101,41 +107,19 @@ class OutboxEntry(Base):
 
 
 # ------------------------------------------------------------------------------ payload codec
+# pydantic validates and serialises the stdlib dataclasses of ``messages`` (enums, dates, tuples,
+# the Destination named tuple) quickly, and ignores keys a later version no longer has.
+_REMINDER = TypeAdapter(Reminder)
+
+
 def encode(reminder: Reminder) -> dict[str, Any]:
     """The reminder as JSON-safe data (dates as ISO strings, enums as their values)."""
-    return _jsonable(dataclasses.asdict(reminder))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    return _REMINDER.dump_python(reminder, mode="json")
 
 
 def decode(data: dict[str, Any]) -> Reminder:
-    """The inverse of ``encode``; unknown keys (fields added later, or removed) are ignored."""
-    recipient = _build(Recipient, data["recipient"], kind=RecipientKind(data["recipient"]["kind"]))
-    items = tuple(
-        _build(ReminderItem, item, deadline=date.fromisoformat(item["deadline"]),
-               urgency=Urgency(item["urgency"]), actions=tuple(item.get("actions") or ()))
-        for item in data.get("items") or ()
-    )
-    counts = _build(DigestCounts, data["counts"]) if data.get("counts") else None
-    unreachable = tuple(_build(Unreachable, u, items=tuple(u.get("items") or ()))
-                        for u in data.get("unreachable") or ())
-    return _build(Reminder, data, day=date.fromisoformat(data["day"]), kind=ReminderKind(data["kind"]),
-                  recipient=recipient, items=items, counts=counts, unreachable=unreachable)
-
-
-def _build(cls: type, data: dict[str, Any], **converted: Any) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in data.items() if k in names}
-    values.update(converted)
-    return cls(**values)
+    """The inverse of ``encode``."""
+    return _REMINDER.validate_python(data)
 
 
 # ------------------------------------------------------------------------------ repository
@@ -186,11 +170,11 @@ class Outbox:
             return 0
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        created = 0
-        for start in range(0, len(rows), 500):
-            stmt = insert(OutboxEntry).values(rows[start:start + 500]).on_conflict_do_nothing(
-                index_elements=["channel", "address", "day", "kind"])
-            created += session.execute(stmt).rowcount or 0
+        stmt = insert(OutboxEntry).on_conflict_do_nothing(
+            index_elements=["channel", "address", "day", "kind"]).returning(OutboxEntry.id)
+        # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues"); rowcount would
+        # be -1 on psycopg, so the returned ids are counted.
+        created = len(session.execute(stmt, rows).all())
         return created
 
     @staticmethod
@@ -211,19 +195,17 @@ class Outbox:
             return session.scalar(select(OutboxEntry.id).where(OutboxEntry.day == day).limit(1)) is not None
 
     # -- claiming
-    def _claimable(self, now: datetime) -> Any:
-        stale = now - self.claim_timeout
+    def _claimable(self) -> Any:
         return or_(
             OutboxEntry.state == OutboxState.PENDING,
             (OutboxEntry.state == OutboxState.FAILED) & (OutboxEntry.attempts < self.max_attempts),
-            (OutboxEntry.state == OutboxState.CLAIMED) & (OutboxEntry.claimed_at < stale),
         )
 
     def candidates(self, day: date, *, limit: int = 200, after: int = 0,
                    kinds: Sequence[str] | None = None, exclude_kinds: Sequence[str] = ()) -> list[Candidate]:
         """Rows that may be claimed now, oldest first (not yet claimed: see ``claim``)."""
         query = select(OutboxEntry.id, OutboxEntry.channel, OutboxEntry.address).where(
-            OutboxEntry.day == day, self._claimable(utcnow()))
+            OutboxEntry.day == day, self._claimable())
         if after:
             query = query.where(OutboxEntry.id > after)
         if kinds is not None:
@@ -238,7 +220,7 @@ class Outbox:
         """Take one row for sending; None when another worker (or process) has it or it is done."""
         now = utcnow()
         with self.sessions.begin() as session:
-            claimable = (OutboxEntry.id == entry_id) & self._claimable(now)
+            claimable = (OutboxEntry.id == entry_id) & self._claimable()
             if session.get_bind().dialect.name == "postgresql":
                 # Row lock, skipping a row another transaction is claiming right now.
                 locked = session.scalar(select(OutboxEntry.id).where(claimable)
@@ -256,46 +238,68 @@ class Outbox:
                                          OutboxEntry.attempts).where(OutboxEntry.id == entry_id)).one()
         return Claimed(entry_id, row.channel, row.address, decode(row.payload), row.attempts)
 
-    def release_dead_claims(self, day: date, host: str, alive: Any) -> int:
-        """Make claims of processes on ``host`` that no longer run (``alive(pid)`` is False)
-        claimable at once instead of after ``claim_timeout``: a killed ``reminders send`` run
-        again resumes immediately. Claims of other hosts still wait for the timeout."""
-        released = 0
+    def settle_abandoned_claims(self, day: date, host: str, alive: Callable[[int], bool]) -> int:
+        """Claims whose process is gone: on ``host`` a process no longer running (``alive(pid)``
+        False), anywhere a claim older than ``claim_timeout``. A row is claimed right before its
+        send, so such a send may or may not have arrived: the row becomes ``unknown`` — never
+        resent automatically, counted and listed by ``reminders log`` for an operator to check."""
+        stale = utcnow() - self.claim_timeout
+        settled = 0
         with self.sessions.begin() as session:
-            rows = session.execute(select(OutboxEntry.id, OutboxEntry.claimed_by).where(
-                OutboxEntry.day == day, OutboxEntry.state == OutboxState.CLAIMED,
-                OutboxEntry.claimed_by.like(f"{host}:%"))).all()
+            rows = session.execute(select(OutboxEntry.id, OutboxEntry.claimed_by, OutboxEntry.claimed_at).where(
+                OutboxEntry.day == day, OutboxEntry.state == OutboxState.CLAIMED)).all()
             for row in rows:
+                local = (row.claimed_by or "").startswith(f"{host}:")
                 pid = worker_pid(row.claimed_by)
-                if pid is None or alive(pid):
+                dead = local and pid is not None and not alive(pid)
+                if not dead and _aware(row.claimed_at) >= stale:
                     continue
-                released += session.execute(
+                settled += session.execute(
                     update(OutboxEntry).where(OutboxEntry.id == row.id, OutboxEntry.state == OutboxState.CLAIMED,
                                               OutboxEntry.claimed_by == row.claimed_by)
-                    .values(state=OutboxState.PENDING, claimed_by=None, claimed_at=None)
+                    .values(state=OutboxState.UNKNOWN, error=ABANDONED, finished_at=utcnow())
                     .execution_options(synchronize_session=False)).rowcount or 0
-        return released
+        return settled
+
+    def resend_unknown(self, day: date) -> int:
+        """An operator checked with the recipients: send the ``unknown`` rows of ``day`` again."""
+        with self.sessions.begin() as session:
+            return session.execute(update(OutboxEntry).where(
+                OutboxEntry.day == day, OutboxEntry.state == OutboxState.UNKNOWN)
+                .values(state=OutboxState.PENDING, claimed_by=None, claimed_at=None, finished_at=None)
+                .execution_options(synchronize_session=False)).rowcount or 0
 
     # -- recording outcomes
     def finish(self, entry_id: int, worker: str, state: OutboxState, *, message_ids: Sequence[str] = (),
-               error: str | None = None) -> bool:
-        """Record the outcome of a claimed row; False if the claim was lost meanwhile (timed out
-        and taken by another worker), in which case nothing is written."""
+               error: str | None = None, also: Callable[[Session], object] | None = None) -> bool:
+        """Record the outcome of a claimed row, and run ``also`` in the same transaction; False if
+        the row is not (or no longer) this worker's: nothing is written."""
         with self.sessions.begin() as session:
             result = session.execute(
                 update(OutboxEntry)
-                .where(OutboxEntry.id == entry_id, OutboxEntry.state == OutboxState.CLAIMED,
-                       OutboxEntry.claimed_by == worker)
+                # UNKNOWN too: a slow worker whose claim was settled as abandoned still knows best.
+                .where(OutboxEntry.id == entry_id, OutboxEntry.claimed_by == worker,
+                       OutboxEntry.state.in_([OutboxState.CLAIMED, OutboxState.UNKNOWN]))
                 .values(state=state, message_ids=list(message_ids) or None, error=error,
                         finished_at=utcnow() if state in FINAL_STATES else None)
                 .execution_options(synchronize_session=False))
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            if also is not None:
+                also(session)
+            return True
 
     # -- reading
     def entries(self, day: date) -> list[OutboxEntry]:
         with self.sessions() as session:
             return list(session.scalars(select(OutboxEntry).where(OutboxEntry.day == day)
                                         .order_by(OutboxEntry.id)))
+
+    def find(self, channel: str, address: str, day: date, kind: str) -> OutboxEntry | None:
+        with self.sessions() as session:
+            return session.scalar(select(OutboxEntry).where(
+                OutboxEntry.channel == channel, OutboxEntry.address == address, OutboxEntry.day == day,
+                OutboxEntry.kind == kind))
 
     def entry(self, entry_id: int) -> OutboxEntry | None:
         with self.sessions() as session:
@@ -307,29 +311,11 @@ class Outbox:
                                    .group_by(OutboxEntry.state)).all()
         return {state: count for state, count in rows}
 
-    def blocked_addresses(self, channel: str, addresses: Sequence[str], day: date,
-                          retry_every: timedelta) -> dict[str, str]:
-        """Addresses whose latest delivery before ``day`` was undeliverable and was found so less
-        than ``retry_every`` ago: {address: error}. They are reported, not tried daily forever."""
-        if not addresses:
-            return {}
-        since = day - retry_every
-        found: dict[str, str] = {}
-        with self.sessions() as session:
-            for start in range(0, len(addresses), 500):
-                chunk = list(addresses[start:start + 500])
-                latest = (select(OutboxEntry.address, func.max(OutboxEntry.day).label("day"))
-                          .where(OutboxEntry.channel == channel, OutboxEntry.address.in_(chunk),
-                                 OutboxEntry.day < day, OutboxEntry.attempts > 0,
-                                 OutboxEntry.state.in_([OutboxState.SENT, OutboxState.UNDELIVERABLE]))
-                          .group_by(OutboxEntry.address).subquery())
-                rows = session.execute(
-                    select(OutboxEntry.address, OutboxEntry.error, OutboxEntry.attempts)
-                    .join(latest, (OutboxEntry.address == latest.c.address) & (OutboxEntry.day == latest.c.day))
-                    .where(OutboxEntry.channel == channel, OutboxEntry.state == OutboxState.UNDELIVERABLE,
-                           OutboxEntry.attempts > 0, OutboxEntry.day >= since)).all()
-                found.update({r.address: r.error or "" for r in rows})
-        return found
+
+def _aware(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def worker_pid(worker: str | None) -> int | None:

@@ -67,6 +67,7 @@ from knowledge.reminders.models import Acknowledgement, Escalation
 UNBOUND = "未绑定"
 NOBODY_TO_ESCALATE = "无人可接收升级提醒"
 _KIND_ORDER = {kind: i for i, kind in enumerate(ReminderKind)}
+_RANK = {urgency: urgency.rank for urgency in Urgency}
 
 
 @dataclass
@@ -147,12 +148,14 @@ def plan_day(sessions: sessionmaker[Session], settings: Settings, day: date,
 class _Planner:
     def __init__(self, s: Session, settings: Settings, day: date, counter: WorkdayCounter, working: bool) -> None:
         self.s, self.settings, self.day, self.days, self.working = s, settings, day, counter, working
+        self.db = s.connection()  # Core rows: no ORM bookkeeping for hundreds of thousands of rows
         self.horizon = counter.add(day, settings.reminder_due_soon_days)
+        self.nudge = self._nudge_day()
         self.units = {r.id: _UnitRow(r.id, r.name, r.path, r.parent_id)
-                      for r in s.execute(select(Unit.id, Unit.name, Unit.path, Unit.parent_id))}
+                      for r in self.db.execute(select(Unit.id, Unit.name, Unit.path, Unit.parent_id))}
         self.officials: dict[int, _OfficialRow] = {}
         self.by_unit: dict[int, list[_OfficialRow]] = defaultdict(list)
-        for r in s.execute(select(Official.id, Official.name, Official.unit_id, Official.role, Official.phone,
+        for r in self.db.execute(select(Official.id, Official.name, Official.unit_id, Official.role, Official.phone,
                                   Official.chat_user_id, Official.supervisor_id)
                            .where(Official.active.is_(True)).order_by(Official.id)):
             row = _OfficialRow(*r)
@@ -165,10 +168,14 @@ class _Planner:
         self.undeliverable_groups: list[Unreachable] = []
         self.acks: dict[int, tuple[date, str]] = {}
         # Per recipient official: number -> item (most urgent kept); escalations separately.
-        self.daily: dict[int, dict[str, ReminderItem]] = defaultdict(dict)
-        self.escalated: dict[int, dict[str, ReminderItem]] = defaultdict(dict)
+        self.daily: dict[int, list[ReminderItem]] = defaultdict(list)
+        self.escalated: dict[int, list[ReminderItem]] = defaultdict(list)
+        self.digest_overdue: dict[int, list[tuple[int, ReminderItem]]] = defaultdict(list)
         self.no_escalation_target: list[str] = []
-        self._item_cache: dict[tuple, ReminderItem] = {}
+        self._people: dict[tuple, list[_OfficialRow]] = {}
+        self._steps: dict[tuple, tuple[str, ...]] = {}
+        self._timings: dict[date, int] = {}
+        self._raw_overdue: dict[date, int] = {}
 
     # ------------------------------------------------------------------ selection (SQL)
     def _nudge_day(self) -> bool:
@@ -184,15 +191,15 @@ class _Planner:
         s, items = self.s, {}
 
         def load(stmt) -> None:  # type: ignore[no-untyped-def]
-            for r in s.execute(stmt):
+            for r in self.db.execute(stmt):
                 if r[0] not in items:
                     items[r[0]] = _Item(*r)
 
         load(select(*_ITEM_COLUMNS).where(IS_OPEN, Hazard.deadline <= self.horizon))
-        if self._nudge_day():
+        if self.nudge:
             load(select(*_ITEM_COLUMNS).where(IS_OPEN, Hazard.listed_supervision.is_(True),
                                               Hazard.deadline > self.horizon))
-        pending = set(s.execute(
+        pending = set(self.db.execute(
             select(ExtensionRequest.hazard_id).join(Hazard, Hazard.id == ExtensionRequest.hazard_id)
             .where(ExtensionRequest.status == ExtensionStatus.PENDING, IS_OPEN)).scalars())
         load(select(*_ITEM_COLUMNS).where(Hazard.id.in_(
@@ -208,7 +215,7 @@ class _Planner:
         cutoff = datetime.combine(self.day - timedelta(days=self.settings.reminder_review_wait_days), time(),
                                   tz).astimezone(UTC)
         review_since: dict[int, date] = {}
-        for r in s.execute(select(*_ITEM_COLUMNS, waited).where(Hazard.status == Status.AWAITING_REVIEW,
+        for r in self.db.execute(select(*_ITEM_COLUMNS, waited).where(Hazard.status == Status.AWAITING_REVIEW,
                                                                  waited < cutoff)):
             at = r[-1] if r[-1].tzinfo else r[-1].replace(tzinfo=UTC)  # SQLite hands back naive UTC
             review_since[r[0]] = at.astimezone(tz).date()
@@ -220,7 +227,16 @@ class _Planner:
         return items, pending, review_since
 
     # ------------------------------------------------------------------ people
+    # Who receives an item depends only on its official and units, which many items share: these
+    # lookups are memoised on those keys, so a million-item day walks the organisation once per key.
     def _responsible(self, item: _Item) -> list[_OfficialRow]:
+        key = (0, item.responsible_official_id, item.responsible_unit_id, None)
+        found = self._people.get(key)
+        if found is None:
+            found = self._people[key] = self._find_responsible(item)
+        return found
+
+    def _find_responsible(self, item: _Item) -> list[_OfficialRow]:
         """The item's official; when it has none (or they left), the responsible unit's officials,
         or failing those its supervisors and admins."""
         official = self.officials.get(item.responsible_official_id or -1)
@@ -258,9 +274,16 @@ class _Planner:
 
     def _supervisors(self, item: _Item) -> list[_OfficialRow]:
         """Who decides extensions and reviews: level-1 people, else the nearest admins above."""
-        return self._first_level(item) or self._climb(self._above_base(item))
+        return self._level(item, 1)
 
     def _level(self, item: _Item, level: int) -> list[_OfficialRow]:
+        key = (level, item.responsible_official_id, item.responsible_unit_id, item.supervising_unit_id)
+        found = self._people.get(key)
+        if found is None:
+            found = self._people[key] = self._find_level(item, level)
+        return found
+
+    def _find_level(self, item: _Item, level: int) -> list[_OfficialRow]:
         above = self._above_base(item)
         if level == 1:
             return self._first_level(item) or self._climb(above)
@@ -270,6 +293,14 @@ class _Planner:
 
     # ------------------------------------------------------------------ items
     def _actions(self, official: _OfficialRow, item: _Item, pending: bool) -> tuple[str, ...]:
+        key = (official.id, item.responsible_official_id == official.id,
+               item.responsible_unit_id == official.unit_id, item.supervising_unit_id, item.status, pending)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = self._find_actions(official, item, pending)
+        return found
+
+    def _find_actions(self, official: _OfficialRow, item: _Item, pending: bool) -> tuple[str, ...]:
         """What the recipient's buttons may offer, by the ledger's own permission rules
         (the same answer as ``LedgerService.offered_steps``, plus deciding a pending extension)."""
         actor = self.actors[official.id]
@@ -286,34 +317,28 @@ class _Planner:
         return tuple(steps)
 
     def _timing(self, item: _Item) -> int:
-        if item.deadline < self.day:
-            # At least 1: planning a holiday (reminder_workdays_only off) still says "overdue".
-            return max(1, self.days.between(item.deadline, self.day))
-        return self.days.between(self.day, item.deadline)
+        found = self._timings.get(item.deadline)
+        if found is None:
+            if item.deadline < self.day:
+                # At least 1: planning a holiday (reminder_workdays_only off) still says "overdue".
+                found = max(1, self.days.between(item.deadline, self.day))
+            else:
+                found = self.days.between(self.day, item.deadline)
+            self._timings[item.deadline] = found
+        return found
 
-    def _reminder_item(self, item: _Item, urgency: Urgency, actions: tuple[str, ...] = (),
-                       level: int | None = None) -> ReminderItem:
-        key = (item.id, urgency, actions, level)
-        cached = self._item_cache.get(key)
-        if cached is None:
-            official = self.officials.get(item.responsible_official_id or -1)
-            ack = self.acks.get(item.id)
-            cached = ReminderItem(
-                number=item.number, description=item.description, deadline=item.deadline, urgency=urgency,
-                working_days=self._timing(item), responsible_unit=self.units[item.responsible_unit_id].name,
-                responsible_official=official.name if official else None,
-                responsible_phone=official.phone if official else None, status=item.status,
-                listed_supervision=item.listed_supervision, escalation_level=level, version=item.version,
-                actions=actions, acknowledged_on=ack[0] if ack else None, acknowledged_by=ack[1] if ack else None,
-            )
-            self._item_cache[key] = cached
-        return cached
-
-    def _give(self, box: dict[int, dict[str, ReminderItem]], official: _OfficialRow, entry: ReminderItem) -> None:
-        mine = box[official.id]
-        held = mine.get(entry.number)
-        if held is None or _sort_key(entry) < _sort_key(held):
-            mine[entry.number] = entry
+    def _item_fields(self, item: _Item) -> dict:
+        """The fields of an item's entries that do not depend on the recipient."""
+        official = self.officials.get(item.responsible_official_id or -1)
+        ack = self.acks.get(item.id)
+        return dict(
+            number=item.number, description=item.description, deadline=item.deadline,
+            working_days=self._timing(item), responsible_unit=self.units[item.responsible_unit_id].name,
+            responsible_official=official.name if official else None,
+            responsible_phone=official.phone if official else None, status=item.status,
+            listed_supervision=item.listed_supervision, version=item.version,
+            acknowledged_on=ack[0] if ack else None, acknowledged_by=ack[1] if ack else None,
+        )
 
     # ------------------------------------------------------------------ the plan
     def plan(self) -> DayPlan:
@@ -324,38 +349,70 @@ class _Planner:
                           max([i.deadline for i in items.values()] + [self.horizon]))
         self.acks = self._latest_acks(items)
         fired = self._fired(items)
-        thresholds = self.settings.escalate_after_days
-        for item in sorted(items.values(), key=lambda i: i.id):
-            urgency = self._own_urgency(item)
-            if urgency is not None:
-                has_pending = item.id in pending
-                for official in self._responsible(item):
-                    self._give(self.daily, official, self._reminder_item(
-                        item, urgency, self._actions(official, item, has_pending)))
-            decision = item.id in pending
-            waiting = item.id in review_since and (
-                self.days.between(review_since[item.id], self.day) > self.settings.reminder_review_wait_days)
-            if decision or waiting:
-                why = Urgency.AWAITING_DECISION if decision else Urgency.AWAITING_REVIEW
-                for official in self._supervisors(item):
-                    self._give(self.daily, official, self._reminder_item(
-                        item, why, self._actions(official, item, decision)))
-            if item.deadline < self.day:
-                overdue = self.days.between(item.deadline, self.day)
-                for level, after in enumerate(thresholds, 1):
-                    when = fired.get((item.id, level))
-                    if overdue < after or (when is not None and when != self.day):
-                        continue
-                    people = self._level(item, level)
-                    if not people:
-                        self.no_escalation_target.append(item.number)
-                    for official in people:
-                        self._give(self.escalated, official, self._reminder_item(
-                            item, Urgency.OVERDUE, self._actions(official, item, item.id in pending), level))
+        for hid in sorted(items):
+            self._plan_item(items[hid], hid in pending, review_since.get(hid), fired)
+        del items, fired
         reminders = self._official_reminders(ReminderKind.DAILY, self.daily)
         reminders += self._official_reminders(ReminderKind.ESCALATION, self.escalated)
-        reminders += self._digests(items)
+        reminders += self._digests()
         return self._finish(reminders, self._unreachable(reminders))
+
+    def _plan_item(self, item: _Item, pending: bool, review_since: date | None,
+                   fired: dict[tuple[int, int], date]) -> None:
+        """One item's entries: its people's daily list, escalations, digests. Entries with equal
+        content are one shared object (memory: a large day has about a million entries)."""
+        made: dict[tuple, ReminderItem] = {}
+        fields = self._item_fields(item)
+
+        def entry(urgency: Urgency, actions: tuple[str, ...] = (), level: int | None = None) -> ReminderItem:
+            found = made.get((urgency, actions, level))
+            if found is None:
+                found = made[(urgency, actions, level)] = ReminderItem(
+                    urgency=urgency, actions=actions, escalation_level=level, **fields)
+            return found
+
+        mine: dict[int, ReminderItem] = {}   # official id -> the item's most urgent entry for them
+        urgency = self._own_urgency(item)
+        if urgency is not None:
+            for official in self._responsible(item):
+                mine[official.id] = entry(urgency, self._actions(official, item, pending))
+        waiting = review_since is not None and (
+            self.days.between(review_since, self.day) > self.settings.reminder_review_wait_days)
+        if pending or waiting:
+            why = Urgency.AWAITING_DECISION if pending else Urgency.AWAITING_REVIEW
+            for official in self._supervisors(item):
+                candidate = entry(why, self._actions(official, item, pending))
+                held = mine.get(official.id)
+                if held is None or _RANK[candidate.urgency] < _RANK[held.urgency]:
+                    mine[official.id] = candidate
+        for oid, found in mine.items():
+            self.daily[oid].append(found)
+        if item.deadline >= self.day:
+            return
+        overdue = self._overdue_days(item.deadline)
+        escalated: dict[int, ReminderItem] = {}   # the highest level wins when one person is on several
+        for level, after in enumerate(self.settings.escalate_after_days, 1):
+            when = fired.get((item.id, level))
+            if overdue < after or (when is not None and when != self.day):
+                continue
+            people = self._level(item, level)
+            if not people:
+                self.no_escalation_target.append(item.number)
+            for official in people:
+                escalated[official.id] = entry(Urgency.OVERDUE, self._actions(official, item, pending), level)
+        for oid, found in escalated.items():
+            self.escalated[oid].append(found)
+        linked = [anc for anc in self.units[item.responsible_unit_id].ancestors() if anc in self.links]
+        if linked:
+            plain = entry(Urgency.OVERDUE)
+            for anc in linked:
+                self.digest_overdue[anc].append((item.responsible_unit_id, plain))
+
+    def _overdue_days(self, deadline: date) -> int:
+        found = self._raw_overdue.get(deadline)
+        if found is None:
+            found = self._raw_overdue[deadline] = self.days.between(deadline, self.day)
+        return found
 
     def _own_urgency(self, item: _Item) -> Urgency | None:
         if item.deadline < self.day:
@@ -364,13 +421,13 @@ class _Planner:
             return Urgency.DUE_TODAY
         if item.deadline <= self.horizon:
             return Urgency.DUE_SOON
-        if item.listed_supervision and self._nudge_day():
+        if item.listed_supervision and self.nudge:
             return Urgency.WEEKLY_LISTED
         return None
 
     def _latest_acks(self, items: dict[int, _Item]) -> dict[int, tuple[date, str]]:
         latest: dict[int, tuple[date, str]] = {}
-        rows = self.s.execute(select(Acknowledgement.hazard_id, Acknowledgement.day, Acknowledgement.actor)
+        rows = self.db.execute(select(Acknowledgement.hazard_id, Acknowledgement.day, Acknowledgement.actor)
                               .join(Hazard, Hazard.id == Acknowledgement.hazard_id).where(IS_OPEN)
                               .order_by(Acknowledgement.day, Acknowledgement.id))
         for hid, day, actor in rows:
@@ -379,7 +436,7 @@ class _Planner:
         return latest
 
     def _fired(self, items: dict[int, _Item]) -> dict[tuple[int, int], date]:
-        rows = self.s.execute(select(Escalation.hazard_id, Escalation.level, Escalation.fired_on)
+        rows = self.db.execute(select(Escalation.hazard_id, Escalation.level, Escalation.fired_on)
                               .join(Hazard, Hazard.id == Escalation.hazard_id)
                               .where(IS_OPEN, Hazard.deadline < self.day))
         return {(hid, level): on for hid, level, on in rows if hid in items}
@@ -394,19 +451,18 @@ class _Planner:
         dest = Destination(CHAT_ACCOUNT_KIND, str(official.chat_user_id))
         return () if dest in self.undeliverable else (dest,)
 
-    def _official_reminders(self, kind: ReminderKind, box: dict[int, dict[str, ReminderItem]]) -> list[Reminder]:
-        return [Reminder(self.day, kind, self._recipient(self.officials[oid]),
-                         tuple(sorted(box[oid].values(), key=_sort_key)))
+    def _official_reminders(self, kind: ReminderKind, box: dict[int, list[ReminderItem]]) -> list[Reminder]:
+        return [Reminder(self.day, kind, self._recipient(self.officials[oid]), tuple(sorted(box[oid], key=_sort_key)))
                 for oid in sorted(box) if box[oid]]
 
     # ------------------------------------------------------------------ group digests
-    def _digests(self, items: dict[int, _Item]) -> list[Reminder]:
+    def _digests(self) -> list[Reminder]:
         links = self.links
         if not links:
             return []
         linked = set(links)
         counts: dict[int, list[int]] = {uid: [0, 0, 0, 0] for uid in linked}
-        rows = self.s.execute(
+        rows = self.db.execute(
             select(Hazard.responsible_unit_id, func.count(),
                    func.sum(_flag(and_(Hazard.deadline >= self.day, Hazard.deadline <= self.horizon))),
                    func.sum(_flag(Hazard.deadline < self.day)),
@@ -421,13 +477,6 @@ class _Planner:
                     total[1] += int(soon or 0)
                     total[2] += int(over or 0)
                     total[3] += int(listed or 0)
-        overdue: dict[int, list[ReminderItem]] = defaultdict(list)
-        for item in items.values():
-            if item.deadline >= self.day:
-                continue
-            for anc in self.units[item.responsible_unit_id].ancestors():
-                if anc in linked:
-                    overdue[anc].append(self._reminder_item(item, Urgency.OVERDUE))
         out = []
         for uid in sorted(linked, key=lambda u: self.units[u].path):
             unit = self.units[uid]
@@ -442,8 +491,9 @@ class _Planner:
                         f"{unit.name}（{dest.kind} 群 {dest.address}）", self.undeliverable[dest]))
                 else:
                     dests.append(dest)
-            listed = sorted(overdue.get(uid, []), key=lambda x: (
-                x.responsible_unit, x.responsible_official or "", -x.working_days, x.number))
+            # 通报 order: by responsible unit (the hierarchy's order), official, longest overdue first.
+            listed = [e for _, e in sorted(self.digest_overdue.get(uid, []), key=lambda x: (
+                self.units[x[0]].path, x[1].responsible_official or "", -x[1].working_days, x[1].number))]
             out.append(Reminder(self.day, ReminderKind.DIGEST,
                                 Recipient(RecipientKind.GROUP, unit.name, unit_id=uid, destinations=tuple(dests)),
                                 tuple(listed), counts=c, all_clear=clear))
@@ -495,7 +545,7 @@ def _flag(condition):  # type: ignore[no-untyped-def]
 def _sort_key(item: ReminderItem) -> tuple:
     """Most urgent first: by urgency, then the longest overdue / the nearest deadline, then number."""
     days = -item.working_days if item.urgency == Urgency.OVERDUE else item.working_days
-    return (item.urgency.rank, days, item.deadline, item.number)
+    return (_RANK[item.urgency], days, item.deadline, item.number)
 
 
 def _unique(people: Iterable[_OfficialRow]) -> list[_OfficialRow]:

@@ -129,8 +129,9 @@ class ReminderService:
                 return False
             now = self.ledger.clock.now()
             s.add(Acknowledgement(hazard_id=item.id, actor=actor.label, official_id=actor.official_id, day=day, at=now))
-            self.ledger._event(s, actor, item, "acknowledge", item.status, item.status, f"{day.isoformat()} 已知悉",
-                               {"day": day}, now)
+            # The reminder's day goes in the note only when it is not the day of pressing (a late press).
+            note = None if day == self.ledger.clock.local(now).date() else f"{day.isoformat()}的提醒"
+            self.ledger._event(s, actor, item, "acknowledge", item.status, item.status, note, {"day": day}, now)
             self.ledger._audit(s, actor, "hazard.acknowledge", "hazard", item.number, {"day": day})
             return True
 

@@ -13,6 +13,7 @@ from datetime import date
 
 from bot.telegram_bot.html_text import MESSAGE_LIMIT, bold, esc, visible_length
 from bot.telegram_bot.ledger.common import action_data
+from bot.telegram_bot.ledger.ops import STEP_ACTIONS
 from bot.telegram_bot.ledger.text import BUTTON_LABELS, clip
 from knowledge.numerals import int_to_cn
 from knowledge.reminders.messages import Reminder, ReminderItem, ReminderKind, Urgency
@@ -109,8 +110,11 @@ def _sections(items: Sequence[ReminderItem], *, with_owner: bool) -> list[tuple[
 def _item_buttons(items: Sequence[ReminderItem]) -> list[tuple[tuple[str, str], ...]]:
     rows = []
     for item in items[:BUTTON_ITEMS]:
-        cells = tuple((f"{item.number} {BUTTON_LABELS[a]}", action_data(a, item.number, item.version))
-                      for a in item.actions if a in BUTTON_LABELS)
+        # Ledger steps with a versioned button in chat; others (deciding an extension) are done
+        # from /hazard, which the text points to.
+        codes = [STEP_ACTIONS[step] for step in item.actions if step in STEP_ACTIONS]
+        cells = tuple((f"{item.number} {BUTTON_LABELS[code]}", action_data(code, item.number, item.version))
+                      for code in codes)
         rows += [cells[i:i + 2] for i in range(0, len(cells), 2)]
     return rows
 

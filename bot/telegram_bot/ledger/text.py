@@ -14,6 +14,7 @@ from bot.telegram_bot.html_text import bold, esc
 from knowledge.ledger.basis import BasisSuggestion, MajorHazardFlag
 from knowledge.ledger.models import ExtensionStatus, Level, Status
 from knowledge.ledger.statemachine import ACTION_LABELS
+from knowledge.reminders.escalation import level_name
 from knowledge.ledger.views import (
     CreateResult,
     HazardSummary,
@@ -107,6 +108,8 @@ def detail_lines(view: HazardView) -> list[str]:
     basis = "；".join(f"{b.document}{b.article or ''}" for b in view.basis)
     lines.append(esc(f"依据：{basis or '尚未添加'}"))
     lines.append(esc(f"附件：{len(view.attachments)} 个"))
+    if view.escalations:
+        lines.append(esc("逾期升级：" + "；".join(f"{level_name(x.level)} {x.fired_on:%m-%d}" for x in view.escalations)))
     if view.history:
         lines.append(bold("最近记录："))
         for event in view.history[-HISTORY_ENTRIES:]:

@@ -1,13 +1,13 @@
 """The reminder outbox: one row per delivery, for exactly-once sending across crashes and instances.
 
 Revision ID: 0006_outbox
-Revises: 0003_ledger
+Revises: 0005_reminders
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_outbox"
-down_revision = "0003_ledger"
+down_revision = "0005_reminders"
 branch_labels = None
 depends_on = None
 
