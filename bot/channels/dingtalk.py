@@ -65,14 +65,12 @@ class DingTalkChannel(WebhookRobotChannel):
 
 def _markdown(text: RobotText, shown: int) -> dict[str, Any]:
     blocks = text.items[:shown]
-    lines = [f"### {text.title}", "", *text.summary, ""]
-    for i, block in enumerate(blocks):
-        at = f" @{block.phone}" if block.phone else ""
-        lines.append(f"{i + 1}. {block.text}{at}")
-    if more := text.more_line(shown):
-        lines += ["", more]
-    if text.footer:
-        lines += ["", text.footer]
+    # 钉钉's markdown joins single line breaks into one paragraph: paragraphs need a blank line.
+    paragraphs = [f"### {text.title}", *text.summary]
+    items = [f"{i + 1}. {b.text}" + (f" @{b.phone}" if b.phone else "") for i, b in enumerate(blocks)]
+    if items:
+        paragraphs.append("\n".join(items))  # a markdown list keeps its own line breaks
+    paragraphs += [line for line in (text.more_line(shown), text.footer) if line]
     phones = list(dict.fromkeys(b.phone for b in blocks if b.phone))
-    return {"msgtype": "markdown", "markdown": {"title": text.title, "text": "\n".join(lines)},
+    return {"msgtype": "markdown", "markdown": {"title": text.title, "text": "\n\n".join(paragraphs)},
             "at": {"atMobiles": phones, "isAtAll": False}}

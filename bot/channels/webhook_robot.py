@@ -195,7 +195,7 @@ class WebhookRobotChannel:
                 return DeliveryResult(Outcome.SENT)
             if answer.verdict is Verdict.BROKEN:
                 reason = f"{BROKEN_REASON}：{self.label}拒绝（{detail}）"
-                _LOG.warning("robot %s (%s) refused for good: %s", target.name, self.kind, detail)
+                _LOG.info("robot %s (%s) refused for good: %s", target.name, self.kind, detail)
                 if self.on_broken is not None:
                     await asyncio.to_thread(self.on_broken, target.name, reason)
                 return DeliveryResult(Outcome.UNDELIVERABLE, error=reason)
