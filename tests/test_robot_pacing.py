@@ -15,6 +15,7 @@ from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.feishu import FeishuChannel
 from bot.channels.pacer import Pacer, QuietMarks, RateWindow
 from bot.channels.webhook_robot import RobotLimits
+from bot.channels.wecom import WeComChannel
 from knowledge.reminders.messages import DigestCounts, Recipient, RecipientKind, Reminder, ReminderKind
 
 DAY = date(2026, 3, 16)
@@ -129,3 +130,17 @@ async def test_a_throttled_answer_is_retried_after_the_window(sessions, settings
     assert result.outcome is Outcome.SENT
     assert robot.rejected == [(11232, "frequency limited")]
     assert len(robot.received) == 6
+
+
+async def test_gateway_errors_are_retried_with_back_off(sessions, settings, wecom_server) -> None:
+    world = robot_world(sessions, settings, items=0)
+    name, robot = world.add(wecom_server, "wecom")
+    wecom_server.fail_next(502, 503)
+    async with httpx.AsyncClient() as client:
+        channel = WeComChannel(world.robots.target, client=client, backoff=0.05)
+        result = await channel.deliver(name, _digest(0))
+        wecom_server.fail_next(502, 502, 502)
+        failed = await channel.deliver(name, _digest(1))
+    assert result.outcome is Outcome.SENT and len(robot.received) == 1
+    assert failed.outcome is Outcome.RETRY and failed.error == "HTTP 502"
+    assert wecom_server.requests == 6

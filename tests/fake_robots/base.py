@@ -46,6 +46,7 @@ class FakeRobotServer:
         self.robots: dict[str, FakeRobot] = {}
         self.requests = 0
         self.held = 0                  # requests parked by ``hold_after``
+        self.failures: list[int] = []  # HTTP statuses to answer the next requests with
         self._hold_after: int | None = None
         self._open = asyncio.Event()
         self._open.set()
@@ -103,14 +104,22 @@ class FakeRobotServer:
         self._hold_after = None
         self._open.set()
 
-    async def gate(self, request: web.Request) -> bool:
-        """False when the request was parked and its sender went away meanwhile: like a platform
-        that never processed it, nothing is recorded."""
+    def fail_next(self, *statuses: int) -> None:
+        """Answer the next requests with these HTTP statuses (e.g. 502 from the platform's gateway)."""
+        self.failures.extend(statuses)
+
+    async def gate(self, request: web.Request) -> web.Response | None:
+        """An answer that ends the request early, or None to handle it. A failure on demand
+        (``fail_next``) is answered at once; a request parked by ``hold_after`` whose sender went
+        away meanwhile is dropped like by a platform that never processed it (nothing recorded)."""
+        if self.failures:
+            return web.Response(status=self.failures.pop(0), text="Bad Gateway")
         if self._hold_after is None or len(self.received) < self._hold_after:
-            return True
+            return None
         self.held += 1
         await self._open.wait()
-        return request.transport is not None and not request.transport.is_closing()
+        gone = request.transport is None or request.transport.is_closing()
+        return web.Response(status=499) if gone else None
 
     # ---- rate limits ------------------------------------------------------------------------
     def over_limit(self, robot: FakeRobot, now: float) -> bool:
@@ -130,3 +139,4 @@ class FakeRobotServer:
     @staticmethod
     def now() -> float:
         return time.monotonic()
+

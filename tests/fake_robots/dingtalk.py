@@ -32,8 +32,8 @@ class FakeDingTalk(FakeRobotServer):
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1
-        if not await self.gate(request):
-            return web.json_response({}, status=499)
+        if (early := await self.gate(request)) is not None:
+            return early
         robot = self.robots.get(request.query.get("access_token", ""))
         if robot is None or robot.removed:
             return _answer(None, 300005, "token is not exist")

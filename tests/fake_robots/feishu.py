@@ -28,8 +28,8 @@ class FakeFeishu(FakeRobotServer):
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1
-        if not await self.gate(request):
-            return web.json_response({}, status=499)
+        if (early := await self.gate(request)) is not None:
+            return early
         robot = self.robots.get(request.match_info["token"])
         if robot is None or robot.removed:
             return _answer(None, 19001, "param invalid: incoming webhook access token invalid")
