@@ -21,12 +21,10 @@ from urllib.parse import quote_plus
 
 from bot.channels.pacer import RateWindow
 from bot.channels.robot_text import RobotText, fit, utf8_len
-from bot.channels.webhook_robot import Answer, RobotLimits, Verdict, WebhookRobotChannel
+from bot.channels.webhook_robot import RobotLimits, WebhookRobotChannel
 from knowledge.group_robots.service import RobotTarget
 
 TEXT_BYTES = 20000
-THROTTLED = {130101, 410100}
-BROKEN = {310000, 300001, 300005, 400101, 400102, 400106, 400013}
 
 
 def sign(timestamp_ms: int, secret: str) -> str:
@@ -38,6 +36,9 @@ class DingTalkChannel(WebhookRobotChannel):
     kind = "dingtalk"
     label = "钉钉"
     default_limits = RobotLimits(windows=(RateWindow(20, 60.0),), penalty=600.0)
+    throttled_codes = frozenset({130101, 410100})
+    broken_codes = frozenset({310000, 300001, 300005, 400101, 400102, 400106, 400013})
+    busy_codes = frozenset({-1})
 
     def payload(self, text: RobotText) -> dict[str, Any]:
         return fit(lambda k: _markdown(text, k), lambda p: utf8_len(p["markdown"]["text"]),
@@ -48,19 +49,6 @@ class DingTalkChannel(WebhookRobotChannel):
             return target.url, payload
         timestamp = int(now * 1000)
         return f"{target.url}&timestamp={timestamp}&sign={sign(timestamp, target.secret)}", payload
-
-    def verdict(self, status: int, body: dict[str, Any]) -> Answer:
-        code = body.get("errcode")
-        detail = f"errcode {code} {body.get('errmsg', '')}".strip()
-        if code == 0:
-            return Answer(Verdict.SENT)
-        if code in THROTTLED:
-            return Answer(Verdict.THROTTLED, detail)
-        if code in BROKEN:
-            return Answer(Verdict.BROKEN, detail)
-        if code == -1:
-            return Answer(Verdict.TRANSIENT, detail)
-        return Answer(Verdict.REJECTED, detail)
 
 
 def _markdown(text: RobotText, shown: int) -> dict[str, Any]:

@@ -23,13 +23,11 @@ from typing import Any
 
 from bot.channels.pacer import QuietMarks, RateWindow
 from bot.channels.robot_text import RobotText, fit, utf8_len
-from bot.channels.webhook_robot import Answer, RobotLimits, Verdict, WebhookRobotChannel
+from bot.channels.webhook_robot import RobotLimits, WebhookRobotChannel
 from knowledge.group_robots.service import RobotTarget
 
 BODY_BYTES = 20 * 1000   # 20 KB; the decimal reading, to stay on the safe side
 SIGNATURE_ROOM = 120     # timestamp and sign are added after sizing
-THROTTLED = {11232}
-BROKEN = {19001, 19021, 19022, 19024}
 
 
 def sign(timestamp: int, secret: str) -> str:
@@ -42,6 +40,12 @@ class FeishuChannel(WebhookRobotChannel):
     label = "飞书"
     default_limits = RobotLimits(windows=(RateWindow(5, 1.0), RateWindow(100, 60.0)), penalty=60.0,
                                  quiet=QuietMarks((0, 30), 60.0))
+    throttled_codes = frozenset({11232})
+    broken_codes = frozenset({19001, 19021, 19022, 19024})
+
+    def answer_code(self, body: dict[str, Any]) -> tuple[object, str]:
+        # Older answers carry StatusCode/StatusMessage instead of code/msg.
+        return body.get("code", body.get("StatusCode")), str(body.get("msg", body.get("StatusMessage", "")))
 
     def payload(self, text: RobotText) -> dict[str, Any]:
         return fit(lambda k: _post(text, k), _body_bytes, len(text.items), BODY_BYTES - SIGNATURE_ROOM)
@@ -51,17 +55,6 @@ class FeishuChannel(WebhookRobotChannel):
             return target.url, payload
         timestamp = int(now)
         return target.url, {"timestamp": str(timestamp), "sign": sign(timestamp, target.secret), **payload}
-
-    def verdict(self, status: int, body: dict[str, Any]) -> Answer:
-        code = body.get("code", body.get("StatusCode"))
-        detail = f"code {code} {body.get('msg', body.get('StatusMessage', ''))}".strip()
-        if code == 0:
-            return Answer(Verdict.SENT)
-        if code in THROTTLED:
-            return Answer(Verdict.THROTTLED, detail)
-        if code in BROKEN:
-            return Answer(Verdict.BROKEN, detail)
-        return Answer(Verdict.REJECTED, detail)
 
 
 def _body_bytes(payload: dict[str, Any]) -> int:

@@ -82,6 +82,11 @@ class WebhookRobotChannel:
     kind: str = ""
     label: str = ""
     default_limits: RobotLimits
+    # The platform's answer codes (documented in each platform module); any other nonzero code
+    # refuses the message itself.
+    throttled_codes: frozenset[int] = frozenset()
+    broken_codes: frozenset[int] = frozenset()
+    busy_codes: frozenset[int] = frozenset()
 
     def __init__(
         self,
@@ -125,8 +130,22 @@ class WebhookRobotChannel:
         """(url, json body) of one signed request."""
         return target.url, payload
 
+    def answer_code(self, body: dict[str, Any]) -> tuple[object, str]:
+        """(code, message) of the platform's JSON answer; code 0 is success."""
+        return body.get("errcode"), str(body.get("errmsg", ""))
+
     def verdict(self, status: int, body: dict[str, Any]) -> Answer:
-        raise NotImplementedError
+        code, message = self.answer_code(body)
+        detail = f"{code} {message}".strip()
+        if code == 0:
+            return Answer(Verdict.SENT)
+        if code in self.throttled_codes:
+            return Answer(Verdict.THROTTLED, detail)
+        if code in self.broken_codes:
+            return Answer(Verdict.BROKEN, detail)
+        if code in self.busy_codes:
+            return Answer(Verdict.TRANSIENT, detail)
+        return Answer(Verdict.REJECTED, detail)
 
     # ------------------------------------------------------------------ Channel protocol
     async def deliver(self, address: str, reminder: Reminder) -> DeliveryResult:

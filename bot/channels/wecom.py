@@ -14,19 +14,19 @@ from typing import Any
 
 from bot.channels.pacer import RateWindow
 from bot.channels.robot_text import RobotText, fit, utf8_len
-from bot.channels.webhook_robot import Answer, RobotLimits, Verdict, WebhookRobotChannel
+from bot.channels.webhook_robot import RobotLimits, WebhookRobotChannel
 
 MARKDOWN_BYTES = 4096
 TEXT_BYTES = 2048
-THROTTLED = {45009}
-BROKEN = {93000}
-TOO_LONG = {40058}
 
 
 class WeComChannel(WebhookRobotChannel):
     kind = "wecom"
     label = "企业微信"
     default_limits = RobotLimits(windows=(RateWindow(20, 60.0),), penalty=60.0)
+    throttled_codes = frozenset({45009})
+    broken_codes = frozenset({93000})
+    busy_codes = frozenset({-1})
 
     def payload(self, text: RobotText) -> dict[str, Any]:
         if text.mentions:
@@ -34,19 +34,6 @@ class WeComChannel(WebhookRobotChannel):
                        len(text.items), TEXT_BYTES)
         return fit(lambda k: _markdown(text, k), lambda p: utf8_len(p["markdown"]["content"]),
                    len(text.items), MARKDOWN_BYTES)
-
-    def verdict(self, status: int, body: dict[str, Any]) -> Answer:
-        code = body.get("errcode")
-        detail = f"errcode {code} {body.get('errmsg', '')}".strip()
-        if code == 0:
-            return Answer(Verdict.SENT)
-        if code in THROTTLED:
-            return Answer(Verdict.THROTTLED, detail)
-        if code in BROKEN:
-            return Answer(Verdict.BROKEN, detail)
-        if code == -1:
-            return Answer(Verdict.TRANSIENT, detail)
-        return Answer(Verdict.REJECTED, detail)
 
 
 def _markdown(text: RobotText, shown: int) -> dict[str, Any]:
