@@ -103,7 +103,7 @@ def _ten_am(day: date) -> FixedClock:
 
 
 async def day_phase(ledger: LedgerService, concurrency: int, limits) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32)) as client:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=24)) as client:
         dispatcher, _ = robot_dispatcher(ledger, client=client, limits=limits, concurrency=concurrency)
         start = time.perf_counter()
         report = await dispatcher.dispatch(DAY)
@@ -113,7 +113,7 @@ async def day_phase(ledger: LedgerService, concurrency: int, limits) -> tuple[fl
 async def burst_phase(ledger: LedgerService, names: list[str], burst: int, limits) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
     reminders = [Reminder(DAY + timedelta(days=k), ReminderKind.DIGEST, Recipient(RecipientKind.GROUP, "街道"),
                           counts=DigestCounts(open=1), all_clear=True) for k in range(burst)]
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=32), timeout=30) as client:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=24), timeout=30) as client:
         # Each robot's address is looked up (and decrypted) once, not for each of its messages.
         channels = robot_channels(RobotChannelService(ledger), client=client, limits=limits,
                                   targets=cache(RobotChannelService(ledger).target))

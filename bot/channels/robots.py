@@ -37,7 +37,7 @@ def robot_channels(
     """``{"wecom": …, "dingtalk": …, "feishu": …}``, sharing one HTTP client.
     ``targets`` replaces the per-message lookup (e.g. a cache for a burst to the same robots)."""
     mention = service.ledger.settings.reminder_mention
-    shared = client or httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=32))
+    shared = client or httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=8 * len(CHANNEL_CLASSES)))
     channels = {
         kind.value: cls(targets or service.target, mention=mention, client=shared,
                         limits=(limits or {}).get(kind), **options)  # type: ignore[arg-type]
