@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     digest_all_clear: bool = True
     # ISO weekday (1 = Monday … 7 = Sunday) of the weekly 挂牌督办 progress nudge.
     listed_weekly_day: int = Field(default=1, ge=1, le=7)
+    # Group robots (企业微信/钉钉/飞书). Personal reminders and escalations in unit groups @-mention
+    # the responsible official by phone only when the deployment chooses public reminders.
+    reminder_mention: bool = False
+    # Fernet key encrypting robot webhooks and secrets; default: <data_dir>/channel.key (0600).
+    channel_key: str | None = None
 
     @field_validator("admin_ids", "allowed_chats", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_robots.plugin import dingtalk_server, feishu_server, wecom_server  # noqa: F401  (fake robot servers)
 from fake_telegram.plugin import tg_server  # noqa: F401  (fixture: fake Telegram Bot API server)
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker

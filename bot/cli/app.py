@@ -34,9 +34,9 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_subcommands() -> None:
-    from bot.cli import duties, knowledge, ledger, reminders, run
+    from bot.cli import channels, duties, knowledge, ledger, reminders, run
 
-    for module in (knowledge, duties, ledger, reminders, run):
+    for module in (knowledge, duties, ledger, reminders, channels, run):
         module.register(main)
 
 

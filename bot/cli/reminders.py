@@ -63,7 +63,9 @@ def plan(ctx: click.Context, day: Any, fmt: str) -> None:
     runtime = _runtime(ctx)
     the_day = _day(runtime, day)
     try:
-        result = ReminderService(runtime.ledger).plan(the_day)
+        from bot.channels.robots import RobotPlanner  # the plan as sent: unit-group reminders for robots
+
+        result = RobotPlanner(ReminderService(runtime.ledger))(the_day)
     except LedgerError as exc:
         raise LedgerCliError(exc.message) from None
     deliveries = []
@@ -84,12 +86,21 @@ def plan(ctx: click.Context, day: Any, fmt: str) -> None:
 
 
 async def _send(runtime: Runtime, the_day: date) -> DispatchReport:
-    from bot.channels.setup import channel_registry, reminder_dispatcher, standalone_bot
+    from bot.channels.setup import channel_registry, close_channels, reminder_dispatcher, standalone_bot
 
+    if not runtime.settings.telegram_token:  # group robots only: Telegram rows stay pending
+        channels = channel_registry(runtime.settings, None, runtime.ledger)
+        try:
+            return await reminder_dispatcher(runtime, channels).dispatch(the_day)
+        finally:
+            await close_channels(channels)
     bot = standalone_bot(runtime.settings)
     async with bot:
-        dispatcher = reminder_dispatcher(runtime, channel_registry(runtime.settings, bot))
-        return await dispatcher.dispatch(the_day)
+        channels = channel_registry(runtime.settings, bot, runtime.ledger)
+        try:
+            return await reminder_dispatcher(runtime, channels).dispatch(the_day)
+        finally:
+            await close_channels(channels)
 
 
 @reminders.command("send")
@@ -103,7 +114,7 @@ def send(ctx: click.Context, day: Any, resend_unknown: bool, fmt: str) -> None:
     runtime = _runtime(ctx)
     the_day = _day(runtime, day)
     if not runtime.settings.telegram_token:
-        raise LedgerCliError("未配置 SAFETYBOT_TELEGRAM_TOKEN，无法发送。可先用 safetybot reminders plan 预览。")
+        click.echo("未配置 SAFETYBOT_TELEGRAM_TOKEN：只发送群机器人的提醒，Telegram 的提醒留待下次发送。", err=True)
     if resend_unknown:
         count = Outbox(runtime.sessions).resend_unknown(the_day)
         click.echo(f"已将 {count} 条结果未知的提醒恢复为待发送。", err=True)

@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
 
 from bot.runtime import Runtime
-from bot.telegram_bot import admin_chat, commands, general, questions, reminders
+from bot.telegram_bot import admin_chat, commands, general, questions, reminders, robot_channels
 from bot.telegram_bot.ledger import chat as ledger_chat
 from bot.telegram_bot.access import AccessPolicy
 from bot.telegram_bot.errors import on_error
@@ -62,6 +62,7 @@ def build_application(runtime: Runtime, *, warm_up: bool = True) -> Application:
     reminders.register(application, runtime)
     ledger_chat.register(application)  # first: its /report conversation must see replies before questions do
     admin_chat.register(application)
+    robot_channels.register(application)
     questions.register(application)
     questions.register_fallback(application)
     general.register_fallback(application)

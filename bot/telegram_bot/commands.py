@@ -50,6 +50,7 @@ ADMIN = [
     ("issuecode", "发放绑定码：/issuecode 人员姓名"),
     ("linkgroup", "在群里发送：本群接收某单位的每日通报"),
     ("unlinkgroup", "在群里发送：本群不再接收通报"),
+    ("channels", "群机器人：/channels，/channels test 名称"),
 ]
 
 PRIVATE_COMMANDS = PRIVATE_ONLY[:1] + QUESTIONS + LEDGER + GENERAL + PRIVATE_ONLY[1:]

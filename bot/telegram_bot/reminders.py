@@ -104,7 +104,7 @@ async def catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
 def schedule(application: Application, runtime: Runtime) -> ReminderJobs:
     """Register the daily job and the start-up catch-up on the application's JobQueue."""
     ledger = runtime.ledger
-    rj = ReminderJobs(runtime, reminder_dispatcher(runtime, channel_registry(runtime.settings, application.bot)),
+    rj = ReminderJobs(runtime, reminder_dispatcher(runtime, channel_registry(runtime.settings, application.bot, runtime.ledger)),
                       ReminderService(ledger), ledger.clock, ledger.calendar)
     application.bot_data[KEY] = rj
     queue = application.job_queue
