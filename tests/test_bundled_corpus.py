@@ -90,7 +90,7 @@ def test_local_regulation_is_labelled_outside_its_jurisdiction(bundled: Knowledg
 def test_ask_json_shape(cli_env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["ask", "动火作业现场要安排专人管理吗", "--format", "json"], env=cli_env)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert {"question", "answer", "abstained", "citations"} <= set(data)
     assert data["abstained"] is False and data["citations"]
     first = data["citations"][0]
@@ -114,7 +114,7 @@ def test_eval_json_shape(cli_env: dict[str, str], tmp_path: Path) -> None:
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     result = CliRunner().invoke(main, ["eval", str(questions), "--format", "json"], env=cli_env)
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["n"] == 2 and set(data["latency_ms"]) == {"p50", "p95"}
     assert {"recall@1", "recall@5", "recall@10", "mrr"} <= set(data)
     assert set(data["by_style"]) == {"plain", "traditional"}
@@ -124,7 +124,7 @@ def test_eval_json_shape(cli_env: dict[str, str], tmp_path: Path) -> None:
 def test_docs_lists_documents(cli_env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["docs", "--format", "json"], env=cli_env)
     assert result.exit_code == 0, result.output
-    docs = {d["title"]: d for d in json.loads(result.output)}
+    docs = {d["title"]: d for d in json.loads(result.stdout)}
     assert docs["安全生产法"]["status"] == "现行有效" and docs["安全生产法"]["passages"] == 119
 
 

@@ -68,6 +68,7 @@ def channels() -> None:
 @_friendly
 def channels_add(ctx: click.Context, unit: str, kind: str, webhook: str, secret: str | None, name: str | None,
                  fmt: str) -> None:
+    """为单位登记企业微信/钉钉/飞书群机器人（密钥加密保存，显示时隐去）。"""
     parse_kind(kind)
     webhook = _read_secret(webhook, "Webhook 地址") or ""
     secret = _read_secret(secret, "加签密钥")
@@ -81,6 +82,7 @@ def channels_add(ctx: click.Context, unit: str, kind: str, webhook: str, secret:
 @click.pass_context
 @_friendly
 def channels_list(ctx: click.Context, unit: str | None, fmt: str) -> None:
+    """列出群机器人（Webhook 与密钥只显示末尾几位）。"""
     views = _robots(ctx).list(_actor(ctx), unit)
     emit([_dict(v) for v in views], fmt, "\n".join(_line(v) for v in views) or "尚未登记群机器人。")
 
@@ -121,6 +123,7 @@ async def _send_test(service: RobotChannelService, view: RobotChannelView):  # t
 @click.pass_context
 @_friendly
 def channels_remove(ctx: click.Context, name: str, fmt: str) -> None:
+    """删除群机器人（记入审计日志）。"""
     view = _robots(ctx).remove(_actor(ctx), name)
     emit(_dict(view), fmt, f"已删除群机器人“{view.name}”（{view.kind_label}，{view.unit_name or '未关联单位'}）。")
 

@@ -112,7 +112,9 @@ def remove(ctx: click.Context, title: str) -> None:
     """删除一份文件及其全部条文（记入审计日志）。"""
     from knowledge.documents import remove_document
 
-    with transaction(ctx.obj.sessions) as session:
+    # The database only (no index to load), but still one writer at a time: an ingest in another
+    # process must not save an index that this removal has just made stale.
+    with ctx.obj.writer_lock(), transaction(ctx.obj.sessions) as session:
         removed = remove_document(session, title, current_actor())
     if removed is None:
         raise click.ClickException(f"没有名为《{title}》的文件。可用 safetybot docs 查看已载入的文件。")
@@ -127,7 +129,7 @@ def status(ctx: click.Context, title: str, status: str) -> None:
     """把文件标记为 现行有效 / 已修订 / 已废止（只引用现行有效的文件）。"""
     from knowledge.documents import set_status
 
-    with transaction(ctx.obj.sessions) as session:
+    with ctx.obj.writer_lock(), transaction(ctx.obj.sessions) as session:
         found = set_status(session, title, status, current_actor())
     if not found:
         raise click.ClickException(f"没有名为《{title}》的文件。可用 safetybot docs 查看已载入的文件。")
