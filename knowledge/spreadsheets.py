@@ -9,8 +9,10 @@ OWASP's guidance such cells are written as text: a string cell (not a formula) w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
+if TYPE_CHECKING:  # openpyxl costs a quarter second: only commands that write sheets load it
+    from openpyxl import Workbook
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 

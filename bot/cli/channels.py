@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.channels.base import Outcome
-from bot.channels.robots import robot_channel
 from bot.cli.common import emit, format_option
 from bot.cli.ledger import _actor, _friendly, _service
-from knowledge.group_robots import RobotChannelService, RobotChannelView
-from knowledge.group_robots.service import parse_kind
+
+if TYPE_CHECKING:  # the robots stack (httpx, cryptography) loads only in a channels command
+    from knowledge.group_robots import RobotChannelService, RobotChannelView
 
 OUTCOME_TEXT = {
     Outcome.SENT: "已送达",
@@ -28,6 +29,8 @@ OUTCOME_TEXT = {
 
 
 def _robots(ctx: click.Context) -> RobotChannelService:
+    from knowledge.group_robots import RobotChannelService
+
     root = ctx.find_root()
     if "robot_service" not in root.meta:
         root.meta["robot_service"] = RobotChannelService(_service(ctx))
@@ -69,6 +72,8 @@ def channels() -> None:
 def channels_add(ctx: click.Context, unit: str, kind: str, webhook: str, secret: str | None, name: str | None,
                  fmt: str) -> None:
     """为单位登记企业微信/钉钉/飞书群机器人（密钥加密保存，显示时隐去）。"""
+    from knowledge.group_robots.service import parse_kind
+
     parse_kind(kind)
     webhook = _read_secret(webhook, "Webhook 地址") or ""
     secret = _read_secret(secret, "加签密钥")
@@ -110,6 +115,8 @@ def channels_test(ctx: click.Context, name: str, fmt: str) -> None:
 
 
 async def _send_test(service: RobotChannelService, view: RobotChannelView):  # type: ignore[no-untyped-def]
+    from bot.channels.robots import robot_channel
+
     channel = robot_channel(service, view.kind, attempts=2, max_inline_wait=5.0)
     try:
         return await channel.send_test(view.name)
