@@ -20,7 +20,7 @@ from knowledge.group_robots.service import ROBOT_KINDS
 from knowledge.reminders.links import undeliverable_reasons
 from knowledge.reminders.messages import Destination, Recipient, RecipientKind, Reminder, ReminderItem, ReminderKind
 from knowledge.reminders.models import ChatLink
-from knowledge.reminders.planner import DayPlan, _sort_key
+from knowledge.reminders.planner import DayPlan, urgency_order
 
 GROUP_KINDS = (ReminderKind.DAILY, ReminderKind.ESCALATION)
 
@@ -61,8 +61,8 @@ def _combine(day, unit_id: int, kind: ReminderKind, members: Sequence[Reminder],
                 # An item of the official's unit without a named official: the recipient answers for it.
                 item = replace(item, responsible_official=who.name, responsible_phone=who.phone)
             held = items.get(item.number)
-            if held is None or _sort_key(item) < _sort_key(held):
+            if held is None or urgency_order(item) < urgency_order(held):
                 items[item.number] = item
     recipient = Recipient(RecipientKind.GROUP, unit_name, unit_id=unit_id, destinations=destinations)
-    return Reminder(day, kind, recipient, tuple(sorted(items.values(), key=_sort_key)))
+    return Reminder(day, kind, recipient, tuple(sorted(items.values(), key=urgency_order)))
 

@@ -475,7 +475,7 @@ class _Planner:
         return () if dest in self.undeliverable else (dest,)
 
     def _official_reminders(self, kind: ReminderKind, box: dict[int, list[ReminderItem]]) -> list[Reminder]:
-        return [Reminder(self.day, kind, self._recipient(self.officials[oid]), tuple(sorted(box[oid], key=_sort_key)))
+        return [Reminder(self.day, kind, self._recipient(self.officials[oid]), tuple(sorted(box[oid], key=urgency_order)))
                 for oid in sorted(box) if box[oid]]
 
     # ------------------------------------------------------------------ group digests
@@ -565,7 +565,7 @@ def _flag(condition):  # type: ignore[no-untyped-def]
     return case((condition, 1), else_=0)
 
 
-def _sort_key(item: ReminderItem) -> tuple:
+def urgency_order(item: ReminderItem) -> tuple:
     """Most urgent first: by urgency, then the longest overdue / the nearest deadline, then number."""
     days = -item.working_days if item.urgency == Urgency.OVERDUE else item.working_days
     return (_RANK[item.urgency], days, item.deadline, item.number)
