@@ -15,7 +15,7 @@ import click
 
 from bot.channels.base import Outcome
 from bot.cli.common import emit, format_option
-from bot.cli.ledger import _actor, _friendly, _service
+from bot.cli.ledger import ledger_actor, ledger_errors, ledger_service
 
 if TYPE_CHECKING:  # the robots stack (httpx, cryptography) loads only in a channels command
     from knowledge.group_robots import RobotChannelService, RobotChannelView
@@ -33,7 +33,7 @@ def _robots(ctx: click.Context) -> RobotChannelService:
 
     root = ctx.find_root()
     if "robot_service" not in root.meta:
-        root.meta["robot_service"] = RobotChannelService(_service(ctx))
+        root.meta["robot_service"] = RobotChannelService(ledger_service(ctx))
     return root.meta["robot_service"]
 
 
@@ -68,7 +68,7 @@ def channels() -> None:
 @click.option("--name", help="名称（唯一），默认“单位+平台+群”。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def channels_add(ctx: click.Context, unit: str, kind: str, webhook: str, secret: str | None, name: str | None,
                  fmt: str) -> None:
     """为单位登记企业微信/钉钉/飞书群机器人（密钥加密保存，显示时隐去）。"""
@@ -77,7 +77,7 @@ def channels_add(ctx: click.Context, unit: str, kind: str, webhook: str, secret:
     parse_kind(kind)
     webhook = _read_secret(webhook, "Webhook 地址") or ""
     secret = _read_secret(secret, "加签密钥")
-    view = _robots(ctx).add(_actor(ctx), unit, kind, webhook, secret, name)
+    view = _robots(ctx).add(ledger_actor(ctx), unit, kind, webhook, secret, name)
     emit(_dict(view), fmt, f"已登记群机器人：\n{_line(view)}\n可用 safetybot channels test {view.name} 发送测试消息。")
 
 
@@ -85,10 +85,10 @@ def channels_add(ctx: click.Context, unit: str, kind: str, webhook: str, secret:
 @click.option("--unit", help="只列出该单位的机器人。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def channels_list(ctx: click.Context, unit: str | None, fmt: str) -> None:
     """列出群机器人（Webhook 与密钥只显示末尾几位）。"""
-    views = _robots(ctx).list(_actor(ctx), unit)
+    views = _robots(ctx).list(ledger_actor(ctx), unit)
     emit([_dict(v) for v in views], fmt, "\n".join(_line(v) for v in views) or "尚未登记群机器人。")
 
 
@@ -96,11 +96,11 @@ def channels_list(ctx: click.Context, unit: str | None, fmt: str) -> None:
 @click.argument("name")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def channels_test(ctx: click.Context, name: str, fmt: str) -> None:
     """发送一条测试消息，并报告是否送达（送达则解除失效标记）。"""
     service = _robots(ctx)
-    actor = _actor(ctx)
+    actor = ledger_actor(ctx)
     view = service.get(actor, name)
     result = asyncio.run(_send_test(service, view))
     repaired = result.outcome is Outcome.SENT and service.mark_working(actor, view.name)
@@ -128,10 +128,10 @@ async def _send_test(service: RobotChannelService, view: RobotChannelView):  # t
 @click.argument("name")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def channels_remove(ctx: click.Context, name: str, fmt: str) -> None:
     """删除群机器人（记入审计日志）。"""
-    view = _robots(ctx).remove(_actor(ctx), name)
+    view = _robots(ctx).remove(ledger_actor(ctx), name)
     emit(_dict(view), fmt, f"已删除群机器人“{view.name}”（{view.kind_label}，{view.unit_name or '未关联单位'}）。")
 
 

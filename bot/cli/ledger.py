@@ -32,7 +32,7 @@ class LedgerCliError(click.ClickException):
         click.echo(f"错误：{self.message}", err=True)
 
 
-def _friendly(fn: F) -> F:
+def ledger_errors(fn: F) -> F:
     """Turn service refusals into a polite message and exit status 1 (no traceback)."""
 
     @functools.wraps(fn)
@@ -45,7 +45,7 @@ def _friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _service(ctx: click.Context) -> LedgerService:
+def ledger_service(ctx: click.Context) -> LedgerService:
     root = ctx.find_root()
     if "ledger_service" not in root.meta:
         runtime = ctx.find_object(Runtime)
@@ -55,10 +55,10 @@ def _service(ctx: click.Context) -> LedgerService:
     return root.meta["ledger_service"]
 
 
-def _actor(ctx: click.Context) -> Actor:
+def ledger_actor(ctx: click.Context) -> Actor:
     ref = ctx.find_root().meta.get("ledger_as")
     if ref:
-        return _service(ctx).actor_for(ref)
+        return ledger_service(ctx).actor_for(ref)
     return Actor.local_admin(current_actor())
 
 
@@ -79,10 +79,10 @@ def units() -> None:
 @click.option("--code", help="单位编码（可选，唯一）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def units_add(ctx: click.Context, name: str, kind: str, parent: str | None, code: str | None, fmt: str) -> None:
     """登记一个单位（NAME 为单位名称）。"""
-    view = _service(ctx).add_unit(_actor(ctx), name, kind, parent, code)
+    view = ledger_service(ctx).add_unit(ledger_actor(ctx), name, kind, parent, code)
     emit(view.to_dict(), fmt, f"已登记单位 #{view.id} {view.full_name}（{view.kind}）")
 
 
@@ -90,10 +90,10 @@ def units_add(ctx: click.Context, name: str, kind: str, parent: str | None, code
 @click.option("--under", help="只列出该单位及其下属单位。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def units_list(ctx: click.Context, under: str | None, fmt: str) -> None:
     """按上下级列出单位。"""
-    views = _service(ctx).list_units(_actor(ctx), under)
+    views = ledger_service(ctx).list_units(ledger_actor(ctx), under)
     lines = [f"{'  ' * v.depth}#{v.id} {v.name}（{v.kind}）{' [' + v.code + ']' if v.code else ''}" for v in views]
     emit([v.to_dict() for v in views], fmt, "\n".join(lines) or "尚未登记任何单位。")
 
@@ -102,10 +102,10 @@ def units_list(ctx: click.Context, under: str | None, fmt: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def units_import(ctx: click.Context, file: Path, fmt: str) -> None:
     """从表格导入单位（列：单位名称、上级单位、类型、编码）。"""
-    views = _service(ctx).import_units(_actor(ctx), file)
+    views = ledger_service(ctx).import_units(ledger_actor(ctx), file)
     emit([v.to_dict() for v in views], fmt, f"已导入 {len(views)} 个单位。")
 
 
@@ -115,10 +115,10 @@ def units_import(ctx: click.Context, file: Path, fmt: str) -> None:
 @click.option("--channel", default="telegram", show_default=True, help="渠道（telegram，或群机器人渠道）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def units_link_chat(ctx: click.Context, unit: str, chat_id: str, channel: str, fmt: str) -> None:
     """关联群聊：该群每个工作日收到本单位及下属单位的隐患整改日报。"""
-    view = ReminderService(_service(ctx)).link_chat(_actor(ctx), unit, channel, chat_id)
+    view = ReminderService(ledger_service(ctx)).link_chat(ledger_actor(ctx), unit, channel, chat_id)
     emit(view.to_dict(), fmt, f"已将群 {view.address} 关联到“{view.unit}”，每个工作日推送整改日报。")
 
 
@@ -127,10 +127,10 @@ def units_link_chat(ctx: click.Context, unit: str, chat_id: str, channel: str, f
 @click.option("--channel", default="telegram", show_default=True, help="渠道（telegram，或群机器人渠道）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def units_unlink_chat(ctx: click.Context, chat_id: str, channel: str, fmt: str) -> None:
     """解除群聊关联（不再推送日报）。"""
-    view = ReminderService(_service(ctx)).unlink_chat(_actor(ctx), channel, chat_id)
+    view = ReminderService(ledger_service(ctx)).unlink_chat(ledger_actor(ctx), channel, chat_id)
     emit(view.to_dict(), fmt, f"已解除群 {view.address} 与“{view.unit}”的关联。")
 
 
@@ -138,10 +138,10 @@ def units_unlink_chat(ctx: click.Context, chat_id: str, channel: str, fmt: str) 
 @click.argument("unit", required=False)
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def units_chats(ctx: click.Context, unit: str | None, fmt: str) -> None:
     """列出已关联的群聊。"""
-    views = ReminderService(_service(ctx)).linked_chats(unit)
+    views = ReminderService(ledger_service(ctx)).linked_chats(unit)
     lines = [f"{v.unit}：{v.kind} {v.address}（{v.linked_at:%Y-%m-%d} 由 {v.linked_by} 关联）" for v in views]
     emit([v.to_dict() for v in views], fmt, "\n".join(lines) or "尚未关联任何群聊。")
 
@@ -161,11 +161,11 @@ def officials() -> None:
 @click.option("--supervisor", help="上级人员（姓名或编号）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def officials_add(ctx: click.Context, name: str, unit: str, role: str, phone: str | None,
                   supervisor: str | None, fmt: str) -> None:
     """登记一名人员（NAME 为姓名）。"""
-    view = _service(ctx).add_official(_actor(ctx), name, unit, role, phone, supervisor)
+    view = ledger_service(ctx).add_official(ledger_actor(ctx), name, unit, role, phone, supervisor)
     emit(view.to_dict(), fmt, f"已登记人员 #{view.id} {view.name}（{view.unit_name}，{Role.LABELS[view.role]}）")
 
 
@@ -173,10 +173,10 @@ def officials_add(ctx: click.Context, name: str, unit: str, role: str, phone: st
 @click.option("--unit", help="只列出该单位及其下属单位的人员。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def officials_list(ctx: click.Context, unit: str | None, fmt: str) -> None:
     """列出人员及其单位、角色、是否已绑定聊天账号。"""
-    views = _service(ctx).list_officials(_actor(ctx), unit)
+    views = ledger_service(ctx).list_officials(ledger_actor(ctx), unit)
     rows = [(f"#{v.id}", v.name, v.unit_name, Role.LABELS[v.role], v.phone or "—",
              "已绑定" if v.chat_linked else "未绑定", "在用" if v.active else "已停用") for v in views]
     text = "\n".join(table(("编号", "姓名", "单位", "角色", "电话", "聊天账号", "状态"), rows)) if views else ""
@@ -191,11 +191,11 @@ def officials_list(ctx: click.Context, unit: str | None, fmt: str) -> None:
 @click.option("--active/--inactive", default=None, help="启用/停用（停用后不能再操作台账）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def officials_update(ctx: click.Context, ref: str, unit: str | None, role: str | None, phone: str | None,
                      active: bool | None, fmt: str) -> None:
     """修改人员信息（REF 为姓名或编号）。"""
-    view = _service(ctx).update_official(_actor(ctx), ref, unit=unit, role=role, phone=phone, active=active)
+    view = ledger_service(ctx).update_official(ledger_actor(ctx), ref, unit=unit, role=role, phone=phone, active=active)
     emit(view.to_dict(), fmt, f"已更新人员 #{view.id} {view.name}")
 
 
@@ -203,10 +203,10 @@ def officials_update(ctx: click.Context, ref: str, unit: str | None, role: str |
 @click.argument("file", type=click.Path(path_type=Path))
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def officials_import(ctx: click.Context, file: Path, fmt: str) -> None:
     """从表格导入人员（列：姓名、所在单位、角色、电话、上级）。"""
-    views = _service(ctx).import_officials(_actor(ctx), file)
+    views = ledger_service(ctx).import_officials(ledger_actor(ctx), file)
     emit([v.to_dict() for v in views], fmt, f"已导入 {len(views)} 名人员。")
 
 
@@ -214,10 +214,10 @@ def officials_import(ctx: click.Context, file: Path, fmt: str) -> None:
 @click.argument("ref")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def officials_bind_code(ctx: click.Context, ref: str, fmt: str) -> None:
     """发放一次性绑定码（24小时内有效），本人发给机器人即可绑定聊天账号。"""
-    code = _service(ctx).issue_bind_code(_actor(ctx), ref)
+    code = ledger_service(ctx).issue_bind_code(ledger_actor(ctx), ref)
     emit({"official": ref, "code": code}, fmt, f"绑定码：{code}（24小时内有效，仅可使用一次）")
 
 
@@ -225,10 +225,10 @@ def officials_bind_code(ctx: click.Context, ref: str, fmt: str) -> None:
 @click.argument("ref")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def officials_unbind(ctx: click.Context, ref: str, fmt: str) -> None:
     """解除人员的聊天账号绑定（并作废未使用的绑定码）。"""
-    view = _service(ctx).unlink_chat(_actor(ctx), ref)
+    view = ledger_service(ctx).unlink_chat(ledger_actor(ctx), ref)
     emit(view.to_dict(), fmt, f"已解除 {view.name} 的聊天账号绑定。")
 
 
@@ -339,13 +339,13 @@ def _detail(v: HazardView) -> str:
 @click.option("--listed", is_flag=True, help="列入挂牌督办。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_add(ctx: click.Context, description: str, unit: str, deadline: str, responsible_unit: str | None,
                 official: str | None, level: str, source: str, found_on: str | None, location: str | None,
                 category: str | None, measures: str | None, funds: str | None, supervising_unit: str | None,
                 listed: bool, fmt: str) -> None:
     """登记一条隐患（会提示可能的法律依据，需另行确认添加）。"""
-    result = _service(ctx).create_hazard(_actor(ctx), HazardInput(
+    result = ledger_service(ctx).create_hazard(ledger_actor(ctx), HazardInput(
         description=description, unit=unit, deadline=deadline, responsible_unit=responsible_unit,
         responsible_official=official, level=level, source=source, found_on=found_on, location=location,
         category=category, measures=measures, funds=funds, supervising_unit=supervising_unit,
@@ -384,17 +384,17 @@ def local_labels(runtime: Runtime, titles: list[str]) -> dict[str, str]:
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True, help="最多列出多少条。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_list(ctx: click.Context, unit: str | None, located_in: str | None, official: str | None,
                  status: tuple[str, ...], open_only: bool, level: str | None, overdue: bool,
                  due_within: int | None, supervising_unit: str | None, listed: bool, text: str | None,
                  limit: int, fmt: str) -> None:
     """按条件列出隐患（默认按整改时限排序，最多 100 条）。"""
-    svc = _service(ctx)
+    svc = ledger_service(ctx)
     flt = _filter(svc, unit, located_in, official, status, open_only, level, overdue, due_within,
                   supervising_unit, listed, text, limit)
-    items = svc.list_hazards(_actor(ctx), flt)
-    total = svc.count_hazards(_actor(ctx), flt)
+    items = svc.list_hazards(ledger_actor(ctx), flt)
+    total = svc.count_hazards(ledger_actor(ctx), flt)
     more = f"\n（共 {total} 条，仅显示前 {len(items)} 条）" if total > len(items) else f"\n共 {total} 条。"
     emit({"total": total, "items": [i.to_dict() for i in items]}, fmt,
          ("\n".join(_summary_line(i) for i in items) + more) if items else "没有符合条件的隐患。")
@@ -414,10 +414,10 @@ def _filter(svc: LedgerService, unit: str | None, located_in: str | None, offici
 @click.argument("number")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_show(ctx: click.Context, number: str, fmt: str) -> None:
     """显示一条隐患的全部信息和处理记录（NUMBER 为隐患编号）。"""
-    view = _service(ctx).get(_actor(ctx), number)
+    view = ledger_service(ctx).get(ledger_actor(ctx), number)
     emit(view.to_dict(), fmt, _detail(view))
 
 
@@ -438,14 +438,14 @@ def hazards_show(ctx: click.Context, number: str, fmt: str) -> None:
 @click.option("--version", "expected_version", type=int, help="只在隐患仍为该版本时修改（防止覆盖他人的更新）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_update(ctx: click.Context, number: str, note: str | None, files: tuple[Path, ...],
                    official: str | None, responsible_unit: str | None, supervising_unit: str | None,
                    listed: bool | None, description: str | None, level: str | None, location: str | None,
                    category: str | None, measures: str | None, funds: str | None,
                    expected_version: int | None, fmt: str) -> None:
     """报送整改进展（--note/--file），或由督办方改派、修改隐患信息。"""
-    svc, actor = _service(ctx), _actor(ctx)
+    svc, actor = ledger_service(ctx), ledger_actor(ctx)
     assign = any(v is not None for v in (official, responsible_unit, supervising_unit, listed))
     edit = any(v is not None for v in (description, level, location, category, measures, funds))
     progress = bool(files) or (note is not None and not assign and not edit)
@@ -481,11 +481,11 @@ def hazards_update(ctx: click.Context, number: str, note: str | None, files: tup
 @click.option("--note", help="审批意见（驳回时必填）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_extend(ctx: click.Context, number: str, to: str | None, reason: str | None, decision: str | None,
                    note: str | None, fmt: str) -> None:
     """申请延期（--to --reason），或审批延期（--approve/--refuse）。"""
-    svc, actor = _service(ctx), _actor(ctx)
+    svc, actor = ledger_service(ctx), ledger_actor(ctx)
     if decision and to:
         raise LedgerCliError("申请延期和审批延期请分开执行。")
     if decision:
@@ -507,11 +507,11 @@ def hazards_extend(ctx: click.Context, number: str, to: str | None, reason: str 
 @click.option("--version", "expected_version", type=int, help="只在隐患仍为该版本时执行（防止覆盖他人的更新）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_review(ctx: click.Context, number: str, mode: str | None, note: str, expected_version: int | None,
                    fmt: str) -> None:
     """复查：--request 申请复查；--pass 通过并销号；--fail 不通过退回整改。"""
-    svc, actor = _service(ctx), _actor(ctx)
+    svc, actor = ledger_service(ctx), ledger_actor(ctx)
     if mode == "request":
         view = svc.request_review(actor, number, note, expected_version)
     elif mode in ("pass", "fail"):
@@ -527,10 +527,10 @@ def hazards_review(ctx: click.Context, number: str, mode: str | None, note: str,
 @click.option("--version", "expected_version", type=int, help="只在隐患仍为该版本时执行（防止覆盖他人的更新）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_close(ctx: click.Context, number: str, note: str, expected_version: int | None, fmt: str) -> None:
     """复查通过并销号（督办/管理员；隐患须处于“待复查”）。"""
-    view = _service(ctx).close(_actor(ctx), number, note, expected_version)
+    view = ledger_service(ctx).close(ledger_actor(ctx), number, note, expected_version)
     emit(view.to_dict(), fmt, f"{view.number} 已销号（{view.closed_on}）。")
 
 
@@ -540,10 +540,10 @@ def hazards_close(ctx: click.Context, number: str, note: str, expected_version: 
 @click.option("--deadline", help="新的整改时限：日期或“N个工作日”。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_reopen(ctx: click.Context, number: str, reason: str, deadline: str | None, fmt: str) -> None:
     """重新打开已销号的隐患（督办/管理员）。"""
-    view = _service(ctx).reopen(_actor(ctx), number, reason, deadline)
+    view = ledger_service(ctx).reopen(ledger_actor(ctx), number, reason, deadline)
     emit(view.to_dict(), fmt, f"{view.number} 已重新打开，状态：{view.status}，整改时限 {view.deadline}。")
 
 
@@ -556,11 +556,11 @@ def hazards_reopen(ctx: click.Context, number: str, reason: str, deadline: str |
               help="依据类型：law 法律条款，duty_rule 职责规则。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_basis(ctx: click.Context, number: str, document: str, article: str | None, excerpt: str | None,
                   kind: str, fmt: str) -> None:
     """为隐患添加经确认的依据（法律条款或职责规则）。"""
-    view = _service(ctx).attach_basis(_actor(ctx), number, BasisSuggestion(document, article, excerpt or "", 1.0, kind))
+    view = ledger_service(ctx).attach_basis(ledger_actor(ctx), number, BasisSuggestion(document, article, excerpt or "", 1.0, kind))
     emit(view.to_dict(), fmt, f"已为 {view.number} 添加依据：{document}{article or ''}。")
 
 
@@ -569,10 +569,10 @@ def hazards_basis(ctx: click.Context, number: str, document: str, article: str |
 @click.option("--dry-run", is_flag=True, help="只校验，不导入。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_import(ctx: click.Context, file: Path, dry_run: bool, fmt: str) -> None:
     """从 FILE（.xlsx/.csv）导入隐患台账：全部校验通过才导入，否则一条也不导入。"""
-    report = _service(ctx).import_hazards(_actor(ctx), file, dry_run=dry_run)
+    report = ledger_service(ctx).import_hazards(ledger_actor(ctx), file, dry_run=dry_run)
     data = {"ok": report.ok, **report.to_dict()}
     if report.problems:
         text = f"“{report.file}”有 {len(report.problems)} 处问题，未导入任何数据：\n" + "\n".join(
@@ -592,7 +592,7 @@ def hazards_import(ctx: click.Context, file: Path, dry_run: bool, fmt: str) -> N
 @click.option("--title", help="表格标题（默认：<单位>安全生产隐患整改台账）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_export(ctx: click.Context, file: Path, unit: str | None, located_in: str | None, official: str | None,
                    status: tuple[str, ...], open_only: bool, level: str | None, overdue: bool,
                    due_within: int | None, supervising_unit: str | None, listed: bool, text: str | None,
@@ -600,10 +600,10 @@ def hazards_export(ctx: click.Context, file: Path, unit: str | None, located_in:
     """把隐患整改台账导出为可打印的表格，写入 FILE（.xlsx）。"""
     from knowledge.ledger.exporter import write_ledger
 
-    svc = _service(ctx)
+    svc = ledger_service(ctx)
     flt = _filter(svc, unit, located_in, official, status, open_only, level, overdue, due_within,
                   supervising_unit, listed, text, None)
-    rows = svc.export_rows(_actor(ctx), flt)
+    rows = svc.export_rows(ledger_actor(ctx), flt)
     today = svc.today()
     heading = title or f"{unit or ''}安全生产隐患整改台账"
     path = write_ledger(file, rows, heading, f"截至 {today:%Y年%m月%d日}    共 {len(rows)} 条")
@@ -617,12 +617,12 @@ def hazards_export(ctx: click.Context, file: Path, unit: str | None, located_in:
 @click.option("--chart", type=click.Path(path_type=Path), help="同时把排名画成图（PNG）。")
 @format_option
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_stats(ctx: click.Context, unit: str | None, period: str, chart: Path | None, fmt: str) -> None:
     """各单位隐患整改统计与排名（整改率、逾期率、平均整改天数）。"""
-    svc = _service(ctx)
+    svc = ledger_service(ctx)
     start, end = svc.period(period)
-    report = svc.stats(_actor(ctx), unit, start, end)
+    report = svc.stats(ledger_actor(ctx), unit, start, end)
     data = report.to_dict()
     text = _stats_text(report)
     if chart:
@@ -647,7 +647,7 @@ def _stats_text(r: StatsReport) -> str:
 @hazards.command("template")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.pass_context
-@_friendly
+@ledger_errors
 def hazards_template(ctx: click.Context, file: Path) -> None:
     """生成隐患台账导入模板（含填写说明），写入 FILE（.xlsx，如 模板.xlsx）。"""
     from knowledge.ledger.importer import write_template
