@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from index.query import AnalyzedQuery
 from index.tokenize import Tokenizer
-from knowledge.textnorm import normalize
+from knowledge.textnorm import normalize, normalize_simplified
 
 EXCERPT_CHARS = 160
 SKIP = "…"  # marks text left out of a quote
@@ -34,6 +34,9 @@ class Citation:
     passage_id: int = 0
     label: str = ""  # e.g. "北京市地方性法规", "已废止"
     article_no: int | None = None  # for quoting two articles in the document's order
+    # Search tokens of ``excerpt``, kept from choosing it: comparing what two quotes cover must not
+    # segment and convert them again (that was a fifth of an answer's time outside the encoder).
+    excerpt_tokens: frozenset[str] | None = field(repr=False, compare=False, default=None)
 
     @property
     def passage_order(self) -> tuple[int, int]:
@@ -70,7 +73,17 @@ _ENUMERATION_CUES = ("哪些", "哪几", "哪三", "哪两", "哪四", "哪五",
 _CLAUSES = re.compile(r"[^，、：,:]+[，、：,:]?")
 
 
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    tokens: frozenset[str]  # search tokens of ``text``
+
+
 def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EXCERPT_CHARS) -> str:
+    return quote(text, query, tokenizer, limit).text
+
+
+def quote(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EXCERPT_CHARS) -> Quote:
     """A quote of ``text`` around the sentence that shares the most query terms.
 
     The quote is contiguous text grown from that sentence towards the better-matching
@@ -80,7 +93,8 @@ def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit:
     """
     body, sentences = _split_sentences(text, tokenizer)
     if not sentences:
-        return _clip(body, limit)
+        clipped = _clip(body, limit)
+        return Quote(clipped, frozenset(tokenizer.tokens(normalize(clipped))))
     if any(cue in query.normalized for cue in _ENUMERATION_CUES):
         limit *= 2
     weights = _local_weights(query, [tokens for _, tokens in sentences])
@@ -98,7 +112,8 @@ def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit:
         if scores[i] * 2 >= scores[best] and used + len(pieces[i]) + 1 <= limit:
             chosen.add(i)
             break
-    return _join(pieces, sorted(chosen))
+    order = sorted(chosen)
+    return Quote(_join(pieces, order), frozenset().union(*(sentences[i][1] for i in order)))
 
 
 def _local_weights(query: AnalyzedQuery, sentences: list[frozenset[str]]) -> dict[str, float]:
@@ -152,22 +167,25 @@ def _join(pieces: list[str], chosen: list[int]) -> str:
     return "".join(out)
 
 
-def _clip_around(sentence: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int) -> str:
+def _clip_around(sentence: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int) -> Quote:
     """A long sentence: the clauses around its best-matching clause, "…" where cut."""
     clauses = [c for c in _CLAUSES.findall(sentence) if c]
     if len(clauses) <= 1:
-        return _clip(sentence, limit)
-    scores = [_score(frozenset(tokenizer.tokens(normalize(c))), query) for c in clauses]
+        clipped = _clip(sentence, limit)
+        return Quote(clipped, frozenset(tokenizer.tokens(normalize(clipped))))
+    tokens = [frozenset(tokenizer.tokens(normalize_simplified(c))) for c in clauses]
+    scores = [_score(t, query) for t in tokens]
     best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
     if len(clauses[best]) > limit:
-        return _clip(clauses[best], limit)
+        clipped = _clip(clauses[best], limit)
+        return Quote(clipped, frozenset(tokenizer.tokens(normalize(clipped))))
     chosen = sorted(_grow(clauses, scores, best, limit - 2))
     text = "".join(clauses[i] for i in chosen)
     if chosen[0] > 0:
         text = SKIP + text
     if chosen[-1] < len(clauses) - 1:
         text = text.rstrip("，、：,:") + SKIP
-    return text
+    return Quote(text, frozenset().union(*(tokens[i] for i in chosen)))
 
 
 def _clip(text: str, limit: int) -> str:
@@ -187,7 +205,16 @@ def clip_sentences(text: str, limit: int = EXCERPT_CHARS) -> str:
     return (out or body[: limit - 1]) + SKIP
 
 
-@lru_cache(maxsize=8192)
+QUOTE_CACHE_SIZE = 16384  # passages whose sentences stay segmented (see prepare_quote)
+
+
+def prepare_quote(text: str, tokenizer: Tokenizer) -> None:
+    """Split and segment ``text`` (a passage as users read it) now, so that its first quote
+    costs no more than later ones."""
+    _split_sentences(text, tokenizer)
+
+
+@lru_cache(maxsize=QUOTE_CACHE_SIZE)
 def _split_sentences(text: str, tokenizer: Tokenizer) -> tuple[str, tuple[tuple[str, frozenset[str]], ...]]:
     # Segmenting every sentence of ten cited passages was half the cost of an answer; the same
     # articles are cited again and again, so their sentences are tokenized once.
@@ -208,7 +235,9 @@ def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Toke
     top = citations[0]
 
     def covered(c: Citation) -> set[str]:
-        tokens = set(tokenizer.tokens(normalize(c.excerpt)))
+        tokens = c.excerpt_tokens
+        if tokens is None:
+            tokens = frozenset(tokenizer.tokens(normalize(c.excerpt)))
         return {t for t in query.terms if t in tokens}
 
     mine = covered(top)
@@ -219,7 +248,7 @@ def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Toke
         if c.score < top.score - SECOND_PART_MARGIN:
             continue
         gain = sum(query.terms[t] for t in covered(c) - mine)
-        phrase = _shared_phrase(query.dense_text, normalize(c.excerpt))
+        phrase = _shared_phrase(query.dense_text, normalize_simplified(c.excerpt))
         if gain >= 1.0 and phrase >= SECOND_PART_PHRASE and (best is None or (phrase, gain) > best[:2]):
             best = (phrase, gain, c)
     return best[2] if best else None

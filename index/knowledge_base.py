@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from index.answer import (
-    Answer, Citation, best_sentences, clip_sentences, compose, not_loaded_answer, reference_answer, second_part,
+    QUOTE_CACHE_SIZE, Answer, Citation, clip_sentences, compose, not_loaded_answer, prepare_quote, quote,
+    reference_answer, second_part,
 )
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
@@ -351,9 +352,10 @@ class KnowledgeBase:
                 if key in seen:
                     continue
                 seen.add(key)
+                excerpt = quote(readable(passage.text), query, self.tokenizer)
                 out.append(Citation(
                     document=doc.title, article=passage.article, score=score,
-                    excerpt=best_sentences(readable(passage.text), query, self.tokenizer), text=passage.text,
+                    excerpt=excerpt.text, excerpt_tokens=excerpt.tokens, text=passage.text,
                     path=readable(passage.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
                     article_no=passage.article_no,
                 ))
@@ -383,6 +385,22 @@ class KnowledgeBase:
                         excerpt=clip_sentences(readable(passage.text)),
                         text=passage.text, path=readable(passage.path), passage_id=passage.id,
                         label=_label(doc, self.settings.jurisdiction), article_no=passage.article_no)
+
+    def prepare_quotes(self) -> int:
+        """Read and segment every citable passage ahead of its first quote; returns how many.
+
+        Quoting a passage for the first time (cleaning, sentence splitting, segmenting each
+        sentence) costs several times the later quotes, and would otherwise fall on the first
+        users to ask about it. A long-running front end calls this once in the background."""
+        with self.sessions() as session:
+            texts = list(session.scalars(
+                select(Passage.text).join(Passage.document)
+                .where(Document.status == DocStatus.CURRENT, Passage.garbled.is_(False))
+                .order_by(Passage.id).limit(QUOTE_CACHE_SIZE)
+            ))
+        for text in texts:
+            prepare_quote(readable(text), self.tokenizer)
+        return len(texts)
 
     def answer(self, question: str, k: int = 10) -> Answer:
         query = self.analyze(question)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pypinyin import lazy_pinyin
-
 from index.tokenize import DATA_DIR, Tokenizer
 from knowledge.numerals import NUMERAL_CLASS, cn_to_int, format_article, parse_article_ref
 from knowledge.textnorm import normalize
@@ -100,7 +98,12 @@ def load_aliases() -> tuple[tuple[str, str], ...]:
     return tuple(_read_tsv(DATA_DIR / "doc_aliases.tsv"))
 
 
+@lru_cache(maxsize=4096)
 def _pinyin_key(word: str) -> str:
+    # pypinyin's phrase tables take a quarter of a second to import: only questions that look
+    # mistyped need them.
+    from pypinyin import lazy_pinyin
+
     return " ".join(lazy_pinyin(word))
 
 
@@ -110,11 +113,14 @@ class TypoRepair:
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
         self._vocab = set()
-        self._by_pinyin: dict[str, list[str]] = {}
+        # Words by their text with one character masked: the words one character away from a
+        # gram are found without computing the pinyin of the whole vocabulary at every start.
+        self._by_mask: dict[str, list[str]] = {}
         for word in vocabulary:
             if 2 <= len(word) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
                 self._vocab.add(word)
-                self._by_pinyin.setdefault(_pinyin_key(word), []).append(word)
+                for i in range(len(word)):
+                    self._by_mask.setdefault(_masked(word, i), []).append(word)
 
     def repair(self, text: str, segment: Callable[[str], list[str]]) -> dict[str, str]:
         """``segment`` is a dictionary-only word segmentation of ``text``: a typo breaks a word
@@ -140,14 +146,19 @@ class TypoRepair:
                 gram = run[start : start + size]
                 if gram in self._vocab:  # a word the texts use (三防) is not a typo of another (三方)
                     continue
-                candidates = [
-                    w for w in self._by_pinyin.get(_pinyin_key(gram), ())
-                    if sum(a != b for a, b in zip(w, gram)) == 1
-                ]
+                near = [w for i in range(size) for w in self._by_mask.get(_masked(gram, i), ())]
+                if not near:
+                    continue
+                key = _pinyin_key(gram)
+                candidates = [w for w in near if _pinyin_key(w) == key]
                 if len(candidates) == 1:
                     fixes[gram] = candidates[0]
                     taken[start : start + size] = [True] * size
         return fixes
+
+
+def _masked(word: str, i: int) -> str:
+    return word[:i] + "\0" + word[i + 1:]
 
 
 def _zero_article(label: str) -> tuple[int, int] | None:

@@ -434,7 +434,7 @@ def index_text(text: str) -> str:
 SKIPPED = "…"
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)  # as many as index.answer keeps segmented
 def readable(text: str) -> str:
     """What users read of a passage: no pinyin, garbled runs repaired or replaced by "…",
     Simplified (the chat is Simplified Chinese). The untouched original stays in the database."""
