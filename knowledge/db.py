@@ -1,13 +1,15 @@
 """Engine, sessions and schema migrations (Alembic, run programmatically at start-up)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -93,8 +95,44 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\s*=\s*(?:None|["']([^"']+)["'])""", re.M)
+
+
+def head_revision() -> str | None:
+    """The newest migration, read from the version files without importing Alembic (None when
+    the history is not one straight line; Alembic then decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {m.group(1): m.group(2) for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        if not found.get("revision"):
+            return None
+        revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(engine: Engine) -> bool:
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:  # no schema yet
+        return False
+    return versions == [head]
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to call on every start."""
+    """Bring the schema to the newest revision; safe to call on every start.
+
+    A database already at the newest revision is recognised without Alembic, whose import and
+    script loading were a tenth of a command's start-up."""
+    if _is_current(engine):
+        return
     from alembic import command
 
     with engine.begin() as conn:

@@ -23,3 +23,31 @@ def test_deleting_a_document_cascades_to_passages(sessions):
     with sessions() as s:
         assert s.query(Passage).count() == 0
         assert s.query(AuditLog).one().actor == "tester"
+
+
+def test_the_head_revision_read_without_alembic_is_alembics_head(engine):
+    from alembic.script import ScriptDirectory
+
+    from knowledge.db import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def test_a_database_behind_the_head_is_still_upgraded(engine):
+    from alembic import command
+    from sqlalchemy import text
+
+    from knowledge.db import alembic_config, head_revision
+
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    with engine.begin() as conn:  # as if the newest migration had not run yet
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() != head_revision()
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+    assert set(inspect(engine).get_table_names()) == tables
