@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from index.answer import (
     QUOTE_CACHE_SIZE, Answer, Citation, clip_sentences, compose, not_loaded_answer, prepare_quote, quote,
@@ -113,6 +113,7 @@ class KnowledgeBase:
         self._analyzer: QueryAnalyzer | None = None
         self._last_sync = 0.0
         self.query_encoder = QueryBatcher(lambda texts: self.embedder.encode_queries(list(texts)))
+        self._quotables: dict[int, _Quotable] = {}  # see _quotable_passages
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -159,8 +160,9 @@ class KnowledgeBase:
             passages = session.execute(select(Passage.id, Passage.document_id, Passage.path)).all()
         self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT,
                                             place_names(d.jurisdiction),
-                                            sector_of(d.title) if d.kind in _STATUTES else None)
+                                            sector_of(d.title) if d.kind in _STATUTES else None, d.status)
                               for d in docs}
+        self._quotables.clear()
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
         vocab = self.store.keyword.terms()
         self._analyzer = QueryAnalyzer(self.tokenizer, [d.title for d in docs], TypoRepair(vocab))
@@ -336,30 +338,47 @@ class KnowledgeBase:
     def _citations(self, query: AnalyzedQuery, ranked: list[tuple[int, float]]) -> list[Citation]:
         if not ranked:
             return []
-        ids = [pid for pid, _ in ranked]
-        with self.sessions() as session:
-            # One query for passages and their documents, not one lazy load per cited passage.
-            found = session.scalars(select(Passage).options(joinedload(Passage.document)).where(Passage.id.in_(ids)))
-            rows = {p.id: (p, p.document) for p in found}
-            out = []
-            seen: set[str] = set()
-            for pid, score in ranked:
-                if pid not in rows:
-                    continue
-                passage, doc = rows[pid]
-                # A copy of a passage (a repost kept alongside its original) is never cited twice.
-                key = "".join(passage.norm_text.split())
-                if key in seen:
-                    continue
-                seen.add(key)
-                excerpt = quote(readable(passage.text), query, self.tokenizer)
-                out.append(Citation(
-                    document=doc.title, article=passage.article, score=score,
-                    excerpt=excerpt.text, excerpt_tokens=excerpt.tokens, text=passage.text,
-                    path=readable(passage.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
-                    article_no=passage.article_no,
-                ))
+        rows = self._quotable_passages([pid for pid, _ in ranked])
+        out = []
+        seen: set[str] = set()
+        for pid, score in ranked:
+            passage = rows.get(pid)
+            doc = self.searcher.docs.get(passage.document_id) if passage is not None else None
+            if passage is None or doc is None:
+                continue
+            # A copy of a passage (a repost kept alongside its original) is never cited twice.
+            if passage.key in seen:
+                continue
+            seen.add(passage.key)
+            excerpt = quote(readable(passage.text), query, self.tokenizer)
+            out.append(Citation(
+                document=doc.title, article=passage.article, score=score,
+                excerpt=excerpt.text, excerpt_tokens=excerpt.tokens, text=passage.text,
+                path=readable(passage.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                article_no=passage.article_no,
+            ))
         return out
+
+    def _quotable_passages(self, ids: list[int]) -> dict[int, _Quotable]:
+        """What citations need of these passages, from memory where it can be.
+
+        Stored passages never change (a new version of a document is new passages), so their
+        text can be kept; it is dropped whenever passages come or go. One database round trip
+        through the ORM per answer was a third of an answer's time outside the encoder."""
+        with self._lock:
+            missing = [pid for pid in ids if pid not in self._quotables]
+            if missing:
+                with self.sessions() as session:
+                    found = session.execute(
+                        select(Passage.id, Passage.document_id, Passage.article, Passage.article_no, Passage.text,
+                               Passage.path, Passage.norm_text).where(Passage.id.in_(missing))
+                    ).all()
+                for row in found:
+                    self._quotables[row.id] = _Quotable(row.document_id, row.article, row.article_no, row.text,
+                                                        row.path, "".join(row.norm_text.split()))
+                while len(self._quotables) > QUOTE_CACHE_SIZE:
+                    del self._quotables[next(iter(self._quotables))]
+            return {pid: self._quotables[pid] for pid in ids if pid in self._quotables}
 
     def article(self, document: str, article_no: int, article_sub: int = 0) -> Citation | None:
         if not ArticleRef(document, article_no, article_sub).possible:
@@ -434,7 +453,17 @@ def _synced(kb: KnowledgeBase) -> Iterator[None]:
         yield
 
 
-def _label(doc: Document, jurisdiction: str | None) -> str:
+@dataclass(frozen=True)
+class _Quotable:
+    document_id: int
+    article: str | None
+    article_no: int | None
+    text: str
+    path: str
+    key: str  # the passage's normalised text without spaces: copies have the same key
+
+
+def _label(doc: Document | DocInfo, jurisdiction: str | None) -> str:
     if doc.status != DocStatus.CURRENT:
         return doc.status
     if doc.kind == "local_regulation" and not documents.in_jurisdiction(doc.jurisdiction, jurisdiction):

@@ -44,6 +44,7 @@ class DocInfo:
     current: bool
     places: tuple[str, ...] = ()  # full and short names of the place a local document is about
     sector: str | None = None  # e.g. "煤矿" for a document on one industry only (see sector_of)
+    status: str = "现行有效"  # DocStatus, for the label of a citation
 
 
 @lru_cache(maxsize=1)
