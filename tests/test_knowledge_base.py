@@ -105,6 +105,31 @@ def test_new_version_replaces_old_without_ghosts(kb: KnowledgeBase, tmp_path: Pa
     assert_consistent(kb)
 
 
+def test_quotes_prepared_ahead_change_no_answer(kb: KnowledgeBase, tmp_path: Path) -> None:
+    kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
+    question = "有限空间作业要先检测再作业吗？"
+    before = kb.answer(question)
+    assert kb.prepare_quotes() == 4
+    after = kb.answer(question)
+    assert after.answer == before.answer
+    assert [(c.document, c.article, c.excerpt) for c in after.citations] == [
+        (c.document, c.article, c.excerpt) for c in before.citations]
+
+
+def test_a_new_version_loaded_by_another_instance_is_quoted_not_the_remembered_text(
+    kb: KnowledgeBase, settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
+    kb.prepare_quotes()
+    assert "不得离开" in kb.answer("有限空间作业要配监护人员吗？").citations[0].text
+    other = KnowledgeBase(settings, kb.sessions, embedder=embedder)  # a second bot on the same database
+    other.open()
+    other.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V2), "admin")
+    kb._last_sync = 0.0  # as if the sync interval had passed
+    hit = kb.answer("有限空间作业要配几名监护人员？").citations[0]
+    assert hit.article == "第三条" and "两名以上" in hit.text and "两名以上" in hit.excerpt
+
+
 def test_remove_deletes_from_database_and_indexes(kb: KnowledgeBase, tmp_path: Path) -> None:
     kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
     assert kb.remove("有限空间规定", "admin") == 4
