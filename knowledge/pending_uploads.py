@@ -113,7 +113,7 @@ def claim(sessions: sessionmaker[Session], upload_id: int, version: int, decisio
         return Claim(replace(held, version=version + 1))
 
 
-def reopen(sessions: sessionmaker[Session], upload_id: int, version: int) -> int | None:
+def reopen(sessions: sessionmaker[Session], upload_id: int, version: int, actor: str, reason: str) -> int | None:
     """Undo a claim whose work failed for a passing reason (download, busy database), so the
     choice can be made again; returns the new version for fresh buttons, None if gone."""
     with transaction(sessions) as session:
@@ -124,6 +124,8 @@ def reopen(sessions: sessionmaker[Session], upload_id: int, version: int) -> int
             .values(version=version + 1, decision=None, decided_by=None, decided_at=None)
             .execution_options(synchronize_session=False)
         ).rowcount
+        if won == 1:  # the decision is on record; so is that it did not take effect
+            audit.record(session, actor, "upload.duplicate_reopen", "upload", upload_id, {"reason": reason})
     return version + 1 if won == 1 else None
 
 

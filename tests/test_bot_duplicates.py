@@ -177,7 +177,18 @@ async def test_keep_both_and_cancel(cast: Cast, driver: BotDriver) -> None:
     refused = await upload(cast, cast.admin_group, cast.deputy, f"{COPY}.txt", near)
     assert f"内容与已收录的《{ORIGINAL}》几乎相同（相似度" in plain(refused), plain(refused)
 
-    _, edited = await press(cast, cast.deputy, refused, buttons(cast, refused)["两份都保留"])  # admin-chat admin
+    # The file cannot be fetched at the first press: the choice is offered again, the old buttons are void.
+    first_choice = buttons(cast, refused)
+    cast.server.fail_next("getFile", 400, description="Bad Request: file is temporarily unavailable")
+    _, edited = await press(cast, cast.deputy, refused, first_choice["两份都保留"])  # an admin-chat admin
+    assert edited is not None and "文件下载失败，请稍后再点一次按钮" in edited["text"], edited["text"]
+    assert await titles(driver) == [ORIGINAL]
+    retry = buttons(cast, refused)
+    assert list(retry) == list(first_choice) and set(retry.values()).isdisjoint(first_choice.values())
+    answer, _ = await press(cast, cast.deputy, refused, first_choice["两份都保留"], edits=False)
+    assert answer["text"] == EXPIRED
+
+    _, edited = await press(cast, cast.deputy, refused, retry["两份都保留"])
     assert edited is not None and f"已新增《{COPY}》" in edited["text"]
     assert f"与《{ORIGINAL}》内容相同，两份都已保留" in edited["text"], edited["text"]
     assert await titles(driver) == sorted([ORIGINAL, COPY])
@@ -191,7 +202,9 @@ async def test_keep_both_and_cancel(cast: Cast, driver: BotDriver) -> None:
     assert edited is not None and f"已取消：《{SECOND_COPY}.txt》未载入" in edited["text"]
     assert "reply_markup" not in edited
     assert await titles(driver) == sorted([ORIGINAL, COPY])
-    assert [e.detail["decision"] for e in audit(driver, "upload.duplicate_decision")] == ["keep", "cancel"]
+    # Every press that decided is on record, and so is the attempt that failed.
+    assert [e.detail["decision"] for e in audit(driver, "upload.duplicate_decision")] == ["keep", "keep", "cancel"]
+    assert [e.actor for e in audit(driver, "upload.duplicate_reopen")] == [actor_of(cast.deputy)]
 
     # The buttons of a decided upload stay dead, whichever is pressed.
     for data in choice.values():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -43,7 +44,7 @@ def _document(sessions: sessionmaker[Session], title: str = "原文档", content
         return Duplicate(title, 1.0, doc.id, content_hash)
 
 
-def _hold(sessions: sessionmaker[Session], duplicate: Duplicate, **kw) -> pending_uploads.HeldUpload:  # type: ignore[no-untyped-def]
+def _hold(sessions: sessionmaker[Session], duplicate: Duplicate, **kw: Any) -> pending_uploads.HeldUpload:
     return pending_uploads.hold(sessions, source_ref="file-id-1", file_name="转发.txt", title=None,
                                 duplicate=duplicate, actor="telegram:1 上传者", **kw)
 
@@ -115,16 +116,20 @@ def test_held_uploads_expire_and_a_failed_attempt_can_be_retried(sessions: sessi
 
     claim = pending_uploads.claim(sessions, fresh.id, 1, "replace", "telegram:2 甲")
     assert claim.upload is not None
-    version = pending_uploads.reopen(sessions, fresh.id, claim.upload.version)
+    version = pending_uploads.reopen(sessions, fresh.id, claim.upload.version, "telegram:2 甲", "文件下载失败")
     assert version == 3
-    assert pending_uploads.reopen(sessions, fresh.id, claim.upload.version) is None  # once
+    assert pending_uploads.reopen(sessions, fresh.id, claim.upload.version, "telegram:2 甲", "again") is None  # once
     assert pending_uploads.claim(sessions, fresh.id, 2, "keep", "telegram:2 甲").stale == STALE_DECIDED  # old buttons
     assert pending_uploads.claim(sessions, fresh.id, 3, "keep", "telegram:3 乙").upload is not None
+    with sessions() as session:
+        assert [(e.action, e.actor) for e in session.scalars(select(AuditLog).order_by(AuditLog.id))] == [
+            ("upload.duplicate_decision", "telegram:2 甲"), ("upload.duplicate_reopen", "telegram:2 甲"),
+            ("upload.duplicate_decision", "telegram:3 乙")]
 
 
 @pytest.mark.slow
-def test_ingest_on_a_decision_checks_the_duplicate_is_unchanged(settings: Settings, embedder,  # type: ignore[no-untyped-def]
-                                                                 tmp_path: Path) -> None:
+def test_ingest_on_a_decision_checks_the_duplicate_is_unchanged(  # type: ignore[no-untyped-def]
+        settings: Settings, embedder, tmp_path: Path) -> None:
     engine = make_engine(settings.db_url)
     migrate(engine)
     settings.ensure_dirs()

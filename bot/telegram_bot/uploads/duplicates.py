@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -105,13 +105,14 @@ async def on_duplicate_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await _ingest_held(context, svc, status, held, decision, audit_actor(query.from_user))
 
 
-async def _status_message(context: ContextTypes.DEFAULT_TYPE, shown: object, held: HeldUpload) -> StatusMessage:
+async def _status_message(context: ContextTypes.DEFAULT_TYPE, shown: MaybeInaccessibleMessage,
+                          held: HeldUpload) -> StatusMessage:
     """The message with the buttons becomes the status message; if Telegram no longer lets it be
     edited (too old), a new one is sent to the chat."""
     head = f"《{held.file_name}》："
     if isinstance(shown, Message):
         return StatusMessage(shown, head)
-    sent = await context.bot.send_message(shown.chat.id, esc(f"{head}正在处理…"))  # type: ignore[attr-defined]
+    sent = await context.bot.send_message(shown.chat.id, esc(f"{head}正在处理…"))
     return StatusMessage(sent, head)
 
 
@@ -124,7 +125,7 @@ async def _ingest_held(context: ContextTypes.DEFAULT_TYPE, svc: BotServices, sta
             path = await download_file(context.bot, held.source_ref, name, Path(tmp))
         except TelegramError as exc:
             log.warning("download of held upload %s failed: %s", name, exc)
-            await _retry_later(svc, status, held, ["文件下载失败，请稍后再点一次按钮。"])
+            await _retry_later(svc, status, held, actor, "文件下载失败，请稍后再点一次按钮。")
             return
         if svc.ingest_lock.locked():
             await status.show("前一份文件还在处理，已排队…")
@@ -137,7 +138,7 @@ async def _ingest_held(context: ContextTypes.DEFAULT_TYPE, svc: BotServices, sta
             except Exception as exc:
                 log.exception("ingest of held upload %s failed", name)
                 fault = as_fault(exc)
-                await _retry_later(svc, status, held, [fault.message if fault else "处理时发生内部错误，错误已记录。"])
+                await _retry_later(svc, status, held, actor, fault.message if fault else "处理时发生内部错误，错误已记录。")
                 return
     await status.finish(report_lines(report))
 
@@ -148,10 +149,10 @@ def _ingest(svc: BotServices, path: Path, actor: str, held: HeldUpload, decision
                                         duplicate=decision, expected_duplicate=held.duplicate)
 
 
-async def _retry_later(svc: BotServices, status: StatusMessage, held: HeldUpload, reasons: list[str]) -> None:
+async def _retry_later(svc: BotServices, status: StatusMessage, held: HeldUpload, actor: str, reason: str) -> None:
     """A failure that may pass: the choice is offered again (new buttons, the old ones are void)."""
-    version = await run_blocking(pending_uploads.reopen, svc.runtime.sessions, held.id, held.version)
-    lines = failure_lines(held.file_name, "\n".join(reasons))
+    version = await run_blocking(pending_uploads.reopen, svc.runtime.sessions, held.id, held.version, actor, reason)
+    lines = failure_lines(held.file_name, reason)
     if version is None:
         await status.finish(lines)
         return
