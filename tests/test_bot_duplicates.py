@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bot_support import BotDriver, bot_settings, plain, running_bot
 from fake_telegram import ApiCall, FakeChat, FakeTelegram, FakeUser
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.telegram_bot.uploads.duplicates import EXPIRED_LONG_AGO
 from bot.telegram_bot.uploads.text import NOT_ADMIN_UPLOAD
 from knowledge.config import Settings
-from knowledge.models import AuditLog
+from knowledge.db import transaction
+from knowledge.models import AuditLog, PendingUpload, utcnow
+from knowledge.pending_uploads import HOLD_DAYS
 
 pytestmark = pytest.mark.slow
 
@@ -230,4 +234,12 @@ async def test_a_choice_about_a_document_that_changed_meanwhile_is_stale(cast: C
     # Later taps on the same buttons are stale too.
     answer, _ = await press(cast, cast.boss, refused, choice[f"替换原文档《{ORIGINAL}》"], edits=False)
     assert answer["text"] == EXPIRED
+    assert await titles(driver) == [ORIGINAL]
+
+    # A choice left for longer than uploads are held is void too.
+    old = await upload(cast, cast.boss_chat, cast.boss, f"{SECOND_COPY}.txt")
+    with transaction(driver.runtime.sessions) as session:
+        session.execute(update(PendingUpload).values(created_at=utcnow() - timedelta(days=HOLD_DAYS + 1)))
+    answer, _ = await press(cast, cast.boss, old, buttons(cast, old)["两份都保留"], edits=False)
+    assert answer["text"] == EXPIRED_LONG_AGO
     assert await titles(driver) == [ORIGINAL]

@@ -29,7 +29,7 @@ from index.knowledge_base import IngestReport
 from knowledge import pending_uploads
 from knowledge.duplicates import Duplicate, DuplicateContent
 from knowledge.faults import as_fault
-from knowledge.pending_uploads import STALE_CHANGED, HeldUpload
+from knowledge.pending_uploads import STALE_CHANGED, STALE_EXPIRED, HeldUpload
 from knowledge.readers import IngestError
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 DUPLICATE_CALLBACK = "dup:"
 CHOICES = {"r": "replace", "k": "keep", "n": "cancel"}
 EXPIRED = "按钮已失效。"
+EXPIRED_LONG_AGO = f"按钮已失效（超过 {pending_uploads.HOLD_DAYS} 天）。如仍需载入，请重新上传文件。"
 
 
 def choice_lines(name: str, duplicate: Duplicate) -> list[str]:
@@ -92,7 +93,7 @@ async def on_duplicate_button(update: Update, context: ContextTypes.DEFAULT_TYPE
                                audit_actor(query.from_user))
     held = claim.upload
     if held is None:  # pressed twice, another admin was quicker, or too late: nothing to do
-        await query.answer(EXPIRED)
+        await query.answer(EXPIRED_LONG_AGO if claim.stale == STALE_EXPIRED else EXPIRED)
         return
     await query.answer(EXPIRED if claim.stale else "已取消" if decision == "cancel" else "正在载入…")
     status = await _status_message(context, query.message, held)
