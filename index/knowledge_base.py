@@ -32,7 +32,7 @@ from knowledge import bundled, documents
 from knowledge.config import Settings
 from knowledge.cleaning import BOILERPLATE_KINDS, readable
 from knowledge.db import transaction
-from knowledge.duplicates import find_duplicate
+from knowledge.duplicates import Duplicate, DuplicateContent, find_duplicate
 from knowledge.models import DUPLICATE_POLICIES, DocStatus, Document, Passage
 from knowledge.numerals import format_article, parse_article_ref
 from knowledge.parse import ParsedDocument, parse_bundled, parse_document
@@ -179,12 +179,16 @@ class KnowledgeBase:
 
     # -- ingestion -----------------------------------------------------------------------
     def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None,
-               progress: Progress | None = None, duplicate: str = "refuse") -> IngestReport:
+               progress: Progress | None = None, duplicate: str = "refuse",
+               expected_duplicate: Duplicate | None = None) -> IngestReport:
         """Parse, store and index one file. Raises IngestError with a user-facing message.
 
         ``progress`` is called from the calling thread at the 解析 / 向量化 / 写入索引 stages.
         ``duplicate``: what to do when another title holds the same or nearly the same content:
-        refuse (IngestError), replace (the other document is removed) or keep (both stay).
+        refuse (DuplicateContent, an IngestError), replace (the other document is removed) or keep
+        (both stay). ``expected_duplicate`` is the document a replace/keep decision was made about
+        (after an earlier refusal); if that document has changed or another one is found instead,
+        nothing is loaded (IngestError "duplicate_changed").
         """
         if duplicate not in DUPLICATE_POLICIES:
             raise ValueError(duplicate)
@@ -195,11 +199,17 @@ class KnowledgeBase:
             raise IngestError("no_text", "文件中没有可用的正文（可能全部是乱码）。请检查文件编码后重新上传。")
         with self.sessions() as session:
             twin = find_duplicate(session, parsed)
-        if twin is not None and duplicate == "refuse":
-            how = "相同" if twin.identical else f"几乎相同（相似度 {twin.similarity:.0%}）"
+        if expected_duplicate is not None and (
+                twin is None or (twin.document_id, twin.content_hash)
+                != (expected_duplicate.document_id, expected_duplicate.content_hash)):
             raise IngestError(
-                "duplicate",
-                f"《{parsed.title}》的内容与已载入的《{twin.title}》{how}，未重复载入。"
+                "duplicate_changed",
+                f"《{expected_duplicate.title}》在此期间已被修改或删除，《{parsed.title}》未载入。如仍需载入，请重新上传。",
+            )
+        if twin is not None and duplicate == "refuse":
+            raise DuplicateContent(
+                parsed.title, twin,
+                f"《{parsed.title}》的内容与已载入的《{twin.title}》{twin.likeness()}，未重复载入。"
                 f"如要用它替换《{twin.title}》，请加 --duplicate replace；确需两份都保留，请加 --duplicate keep。",
             )
         report = self._ingest_parsed(parsed, actor, progress=progress)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.models import Document, Passage
 from knowledge.parse import ParsedDocument
+from knowledge.readers import IngestError
 
 NEAR_DUPLICATE = 0.85  # shingle Jaccard above which two texts are the same content
 SHINGLE = 8
@@ -25,10 +26,25 @@ _SPACE = re.compile(r"\s+")
 class Duplicate:
     title: str
     similarity: float  # 1.0 identical
+    document_id: int
+    content_hash: str  # of the loaded document when it was found: a later change makes a decision stale
 
     @property
     def identical(self) -> bool:
         return self.similarity >= 0.999
+
+    def likeness(self) -> str:
+        """"相同" or "几乎相同（相似度 93%）", for messages."""
+        return "相同" if self.identical else f"几乎相同（相似度 {self.similarity:.0%}）"
+
+
+class DuplicateContent(IngestError):
+    """An upload refused because ``duplicate`` already holds its content; ``title`` is the upload's."""
+
+    def __init__(self, title: str, duplicate: Duplicate, message: str) -> None:
+        super().__init__("duplicate", message)
+        self.title = title
+        self.duplicate = duplicate
 
 
 def _canonical(texts: list[str]) -> str:
@@ -43,10 +59,10 @@ def shingles(text: str) -> set[int]:
 
 def find_duplicate(session: Session, parsed: ParsedDocument) -> Duplicate | None:
     """The loaded document (under another title) with the same or nearly the same content."""
-    same = session.scalar(select(Document.title).where(
-        Document.content_hash == parsed.content_hash, Document.title != parsed.title).limit(1))
+    same = session.execute(select(Document.title, Document.id, Document.content_hash).where(
+        Document.content_hash == parsed.content_hash, Document.title != parsed.title).limit(1)).first()
     if same is not None:
-        return Duplicate(same, 1.0)
+        return Duplicate(same.title, 1.0, same.id, same.content_hash)
     text = _canonical([s.index_text for s in parsed.segments if not s.garbled])
     if not text:
         return None
@@ -70,5 +86,5 @@ def find_duplicate(session: Session, parsed: ParsedDocument) -> Duplicate | None
             best = (similarity, doc_id)
     if best is None:
         return None
-    title = session.scalar(select(Document.title).where(Document.id == best[1]))
-    return Duplicate(title, best[0]) if title else None
+    found = session.execute(select(Document.title, Document.content_hash).where(Document.id == best[1])).first()
+    return Duplicate(found.title, best[0], best[1], found.content_hash) if found else None

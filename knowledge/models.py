@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -105,3 +106,29 @@ class AuditLog(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class PendingUpload(Base):
+    """An upload refused as a duplicate, held until an admin decides: replace, keep both or cancel.
+
+    The file is not stored here, only the front end's handle to fetch it again (a Telegram
+    file_id), so the decision can be made from any instance sharing the database, after a restart.
+    ``version`` goes up with every decision; a button carries the version it was shown with.
+    """
+
+    __tablename__ = "pending_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_ref: Mapped[str] = mapped_column(String(300))
+    file_name: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(300))  # as given with the upload, else from the file
+    duplicate_title: Mapped[str] = mapped_column(String(300))
+    duplicate_id: Mapped[int] = mapped_column(Integer)  # no foreign key: the document may go meanwhile
+    duplicate_hash: Mapped[str] = mapped_column(String(64))
+    similarity: Mapped[float] = mapped_column(Float)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    decision: Mapped[str | None] = mapped_column(String(20))  # replace | keep | cancel | stale
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from telegram import CallbackQuery, Chat, Document, Message, Update, User
+from telegram import CallbackQuery, Chat, Document, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -35,11 +35,14 @@ from bot.telegram_bot.uploads.files import (
     size_limit,
     too_big,
 )
+from bot.telegram_bot.uploads.duplicates import DUPLICATE_CALLBACK, offer_choice, on_duplicate_button
 from bot.telegram_bot.uploads.status import StatusMessage
+from bot.telegram_bot.uploads.text import NOT_ADMIN_UPLOAD, audit_actor, failure_lines, report_lines
 from index.knowledge_base import IngestReport, Progress
 from knowledge.duties.loader import RulesFileError
 from knowledge.duties.repository import UpsertResult
 from knowledge.duties.service import load_rules_file
+from knowledge.duplicates import DuplicateContent
 from knowledge.ledger import Actor, LedgerError
 from knowledge.faults import as_fault
 from knowledge.readers import IngestError
@@ -47,9 +50,7 @@ from knowledge.readers import IngestError
 log = logging.getLogger(__name__)
 
 REMOVE_CALLBACK = "drm:"
-RULES_SUFFIXES = frozenset({".yaml", ".yml", ".csv", ".xlsx", ".xlsm"})
 
-NOT_ADMIN_UPLOAD = "抱歉，只有管理员可以上传文件入库。如需收录文件，请联系管理员。"
 NOT_ADMIN = "抱歉，{command} 仅限管理员使用。"
 UPLOAD_USAGE = ("请把文件作为附件发送，并在说明中写 /upload（可加标题），例如：/upload 某市安全生产条例。"
                 "也可以回复一条带文件的消息发送 /upload。")
@@ -57,15 +58,6 @@ RULES_USAGE = "请把职责规则表（YAML、CSV 或 XLSX）作为附件发送�
 REMOVE_USAGE = "用法：/remove 文件标题（标题可用 /docs 查看）"
 ISSUECODE_USAGE = "用法：/issuecode 人员姓名或编号，例如：/issuecode 张三"
 ISSUECODE_PRIVATE = "为防止绑定码外泄，请在与我的私聊中发送 /issuecode。"
-OUTCOMES = {
-    "new": "✅ 已新增《{title}》",
-    "replaced": "✅ 已用新版本替换《{title}》",
-    "unchanged": "《{title}》内容与已收录的版本相同，未做修改。",
-}
-
-
-def audit_actor(user: User) -> str:
-    return f"telegram:{user.id} {user.full_name}"
 
 
 async def _admin_or_refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str) -> bool:
@@ -171,6 +163,9 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE, document: 
         async with svc.ingest_lock:
             try:
                 report = await run_blocking(_ingest, svc.runtime, path, audit_actor(user), title, status.progress)
+            except DuplicateContent as exc:
+                await offer_choice(svc, status, name, document.file_id, title, exc, audit_actor(user))
+                return
             except IngestError as exc:
                 await status.finish(failure_lines(name, exc.message))
                 return
@@ -181,26 +176,6 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE, document: 
                 await status.finish(failure_lines(name, fault.message if fault else "处理时发生内部错误，错误已记录。"))
                 return
     await status.finish(report_lines(report))
-
-
-def report_lines(report: IngestReport) -> list[str]:
-    lines = [bold(OUTCOMES.get(report.outcome, "《{title}》已处理").format(title=report.title))]
-    lines.append(esc(f"共 {report.passages} 段：新增 {report.added} 段，移除 {report.removed} 段。"))
-    if report.cleaning_summary():
-        lines.append(esc(report.cleaning_summary()))
-    if report.problems:
-        lines.append(esc(f"⚠️ 发现 {len(report.problems)} 处问题："))
-        lines += [esc(f"· {problem}") for problem in report.problems]
-    if report.outcome in ("new", "replaced"):
-        lines.append(esc("现在就可以针对该文件提问了。"))
-    return lines
-
-
-def failure_lines(name: str, reason: str) -> list[str]:
-    lines = [bold(f"❌ 《{name}》未能入库"), *plain_lines(reason), esc("已收录的文件不受影响，仍可正常查询。")]
-    if Path(name).suffix.lower() in RULES_SUFFIXES:
-        lines.append(esc("如果这是职责规则表，请重新发送并在说明中写 /rules。"))
-    return lines
 
 
 # ---- duty rules ------------------------------------------------------------------------------
@@ -344,3 +319,4 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("remove", remove_command))
     application.add_handler(CommandHandler("issuecode", issuecode))
     application.add_handler(CallbackQueryHandler(on_remove_button, pattern=f"^{REMOVE_CALLBACK}"))
+    application.add_handler(CallbackQueryHandler(on_duplicate_button, pattern=f"^{DUPLICATE_CALLBACK}"))

@@ -5,6 +5,7 @@ from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.telegram_bot.buttons import parse_versioned, versioned_data
 from bot.telegram_bot.html_text import esc, split_lines
 from bot.telegram_bot.ledger import ops
 from bot.telegram_bot.ledger.text import BUTTON_LABELS, NOT_BOUND
@@ -62,17 +63,12 @@ async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, lines: list[st
 
 
 def action_data(action: str, number: str, version: int) -> str:
-    return f"{CALLBACK_PREFIX}{action}:{number}:{version}"
+    return versioned_data(CALLBACK_PREFIX, action, number, version)
 
 
 def parse_action(data: str) -> tuple[str, str, int] | None:
     """(action, number, version) from "h:<action>:<number>:<version>", None if malformed."""
-    try:
-        _, action, rest = data.split(":", 2)
-        number, version = rest.rsplit(":", 1)
-        return action, number, int(version)
-    except ValueError:
-        return None
+    return parse_versioned(data, CALLBACK_PREFIX)
 
 
 async def pressed_action(update: Update) -> tuple[str, str, int] | None:

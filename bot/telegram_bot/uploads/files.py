@@ -71,7 +71,12 @@ def too_big(document: Document, settings: Settings) -> str | None:
 
 async def download(bot: Bot, document: Document, directory: Path) -> Path:
     """Fetch ``document`` into ``directory`` under its original name."""
-    target = directory / file_name(document)
-    telegram_file = await bot.get_file(document.file_id)
+    return await download_file(bot, document.file_id, file_name(document), directory)
+
+
+async def download_file(bot: Bot, file_id: str, name: str, directory: Path) -> Path:
+    """Fetch the file ``file_id`` (valid for this bot long after the message) as ``directory/name``."""
+    target = directory / name
+    telegram_file = await bot.get_file(file_id)
     await telegram_file.download_to_drive(target)
     return target

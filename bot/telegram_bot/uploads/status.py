@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from telegram import Message
+from telegram import InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -76,14 +76,16 @@ class StatusMessage:
         self._last_edit = self._clock()
         await self._edit(esc(f"{self.head}{text}"))
 
-    async def finish(self, lines: list[str]) -> None:
-        """The final text (HTML lines): edited into the status message, overflow sent below it."""
+    async def finish(self, lines: list[str], markup: InlineKeyboardMarkup | None = None) -> None:
+        """The final text (HTML lines): edited into the status message, overflow sent below it;
+        ``markup`` (buttons) goes under the last part."""
         await self._settle()
         first, *rest = split_lines(lines) or [esc(self.head)]
-        if not await self._edit(first):
+        if not await self._edit(first, None if rest else markup):
             rest.insert(0, first)  # the status message is gone; say it afresh
-        for part in rest:
-            await self.message.reply_text(part, parse_mode=ParseMode.HTML)
+        for n, part in enumerate(rest):
+            await self.message.reply_text(part, parse_mode=ParseMode.HTML,
+                                          reply_markup=markup if n == len(rest) - 1 else None)
 
     async def _settle(self) -> None:
         """Let a progress edit still in flight land first, so it cannot overwrite a later text."""
@@ -91,10 +93,11 @@ class StatusMessage:
         if pending is not None and not pending.done():
             await asyncio.wrap_future(pending)
 
-    async def _edit(self, html: str) -> bool:
-        """Edit the status message; False when it cannot be edited any more."""
+    async def _edit(self, html: str, markup: InlineKeyboardMarkup | None = None) -> bool:
+        """Edit the status message (any buttons go unless ``markup`` is given); False when it
+        cannot be edited any more."""
         try:
-            await self.message.edit_text(html, parse_mode=ParseMode.HTML)
+            await self.message.edit_text(html, parse_mode=ParseMode.HTML, reply_markup=markup)
         except BadRequest as exc:
             if _not_modified(exc):
                 return True
