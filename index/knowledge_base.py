@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -114,6 +114,8 @@ class KnowledgeBase:
         self._last_sync = 0.0
         self.query_encoder = QueryBatcher(lambda texts: self.embedder.encode_queries(list(texts)))
         self._quotables: dict[int, _Quotable] = {}  # see _quotable_passages
+        self._articles: dict[tuple[str, int, int], Citation | None] = {}  # see article
+        self._known_states: frozenset[tuple[int, str]] = frozenset()  # see _document_states
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -162,7 +164,9 @@ class KnowledgeBase:
                                             place_names(d.jurisdiction),
                                             sector_of(d.title) if d.kind in _STATUTES else None, d.status)
                               for d in docs}
+        self._known_states = frozenset((d.id, d.status) for d in docs)
         self._quotables.clear()
+        self._articles.clear()
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
         vocab = self.store.keyword.terms()
         self._analyzer = QueryAnalyzer(self.tokenizer, [d.title for d in docs], TypoRepair(vocab))
@@ -173,9 +177,14 @@ class KnowledgeBase:
             return
         with self._lock:
             report = self.store.sync(self.sessions)
-            if report.added or report.removed:
+            if report.added or report.removed or self._document_states() != self._known_states:
                 self._refresh_metadata()
             self._last_sync = time.monotonic()
+
+    def _document_states(self) -> frozenset[tuple[int, str]]:
+        """(id, status) of every document: a status set by another process (已废止) changes it."""
+        with self.sessions() as session:
+            return frozenset((row.id, row.status) for row in session.execute(select(Document.id, Document.status)))
 
     # -- ingestion -----------------------------------------------------------------------
     def ingest(self, path: Path, actor: str, *, title: str | None = None, kind: str | None = None,
@@ -393,9 +402,22 @@ class KnowledgeBase:
     def article(self, document: str, article_no: int, article_sub: int = 0) -> Citation | None:
         if not ArticleRef(document, article_no, article_sub).possible:
             return None  # also keeps numbers the database cannot hold out of the query
+        self.refresh_if_stale()
+        key = (document, article_no, article_sub)
+        # Duty answers cite the same legal bases again and again; an article changes only with
+        # its document, and any document change empties this (see _refresh_metadata).
+        with self._lock:
+            if key in self._articles:
+                found = self._articles[key]
+                return replace(found) if found is not None else None
         with self.sessions() as session:
             passage = documents.find_article(session, document, article_no, article_sub)
-            return self._full_citation(passage) if passage is not None else None
+            found = self._full_citation(passage) if passage is not None else None
+        with self._lock:
+            if len(self._articles) >= QUOTE_CACHE_SIZE:
+                self._articles.clear()
+            self._articles[key] = found
+        return replace(found) if found is not None else None
 
     def passage(self, passage_id: int) -> Citation | None:
         """One stored passage by id (the 查看原文 button of a chat answer)."""

@@ -130,6 +130,20 @@ def test_a_new_version_loaded_by_another_instance_is_quoted_not_the_remembered_t
     assert hit.article == "第三条" and "两名以上" in hit.text and "两名以上" in hit.excerpt
 
 
+def test_a_status_set_by_another_instance_reaches_citations_and_articles(
+    kb: KnowledgeBase, settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
+    title = "有限空间规定"
+    assert kb.article(title, 2).label == ""
+    other = KnowledgeBase(settings, kb.sessions, embedder=embedder)  # e.g. `safetybot status` meanwhile
+    other.open()
+    assert other.set_status(title, DocStatus.REPEALED, "admin")
+    kb._last_sync = 0.0  # as if the sync interval had passed
+    assert kb.article(title, 2).label == DocStatus.REPEALED
+    assert all(c.document != title for c in kb.answer("有限空间作业要先检测再作业吗？").citations)
+
+
 def test_remove_deletes_from_database_and_indexes(kb: KnowledgeBase, tmp_path: Path) -> None:
     kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
     assert kb.remove("有限空间规定", "admin") == 4
