@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.tokenizer_subset import SubsetTokenizer
+
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "encoder.json"
@@ -60,11 +62,8 @@ class OnnxEncoder:
     def _load(self) -> None:
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
 
-            tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
-            tokenizer.no_padding()
-            tokenizer.enable_truncation(self.config.max_seq_length)
+            tokenizer = SubsetTokenizer(self.folder / TOKENIZER_FILE, self.config.max_seq_length)
             options = ort.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
@@ -86,7 +85,7 @@ class OnnxEncoder:
         return self._loaded
 
     @property
-    def _tokenizer(self):  # noqa: ANN202 - tokenizers.Tokenizer, imported lazily
+    def _tokenizer(self) -> SubsetTokenizer:
         return self._ready()[0]
 
     @property
@@ -111,19 +110,19 @@ class OnnxEncoder:
             return out
         encodings = self._tokenizer.encode_batch(self._texts(list(texts), prompt))
         # Longest first, as sentence-transformers does, so each batch pads little.
-        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             out[chunk] = self._run([encodings[i] for i in chunk])
         return out
 
-    def _run(self, encodings: list) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
+    def _run(self, encodings: list[list[int]]) -> np.ndarray:
+        width = max(len(e) for e in encodings)
         ids = np.full((len(encodings), width), self.config.pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
         for row, encoding in enumerate(encodings):
-            ids[row, :len(encoding.ids)] = encoding.ids
-            mask[row, :len(encoding.ids)] = 1
+            ids[row, :len(encoding)] = encoding
+            mask[row, :len(encoding)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._ready()[1].run(None, {name: feed[name] for name in self.config.input_names})[0]
         if self.config.pooling == "cls":
@@ -136,10 +135,5 @@ class OnnxEncoder:
 
     def count_tokens(self, text: str, prompt: str = "") -> int:
         if self._counting_tokenizer is None:
-            from tokenizers import Tokenizer
-
-            counting = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
-            counting.no_padding()
-            counting.no_truncation()
-            self._counting_tokenizer = counting
-        return len(self._counting_tokenizer.encode(self._texts([text], prompt)[0]).ids)
+            self._counting_tokenizer = SubsetTokenizer(self.folder / TOKENIZER_FILE, truncation=None)
+        return len(self._counting_tokenizer.encode_batch(self._texts([text], prompt))[0])

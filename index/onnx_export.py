@@ -248,7 +248,7 @@ def _agreement(model, out: Path, config: dict) -> float:  # noqa: ANN001
         texts = [prefix + t for t in PROBE_TEXTS]
         expected = hf_tokenizer(texts if not config["do_lower_case"] else [t.lower() for t in texts],
                                 truncation=True, max_length=config["max_seq_length"])["input_ids"]
-        got = [e.ids for e in encoder._tokenizer.encode_batch(encoder._texts(PROBE_TEXTS, prefix))]
+        got = encoder._tokenizer.encode_batch(encoder._texts(PROBE_TEXTS, prefix))
         if [list(x) for x in expected] != got:
             raise ExportRejected("the tokenizers library tokenises differently from the model's tokenizer")
         reference = model.encode(PROBE_TEXTS, prompt_name=prompt_name, normalize_embeddings=True,
