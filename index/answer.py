@@ -80,6 +80,7 @@ class Quote:
 
 
 def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EXCERPT_CHARS) -> str:
+    """The text of ``quote``."""
     return quote(text, query, tokenizer, limit).text
 
 
