@@ -6,6 +6,7 @@ score sum keeps a strong single-method hit on top while still rewarding agreemen
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,12 +29,50 @@ PLACE_TERM_WEIGHT = 0.2
 # regulation's article on the same subject.
 SECTOR_PRIOR = -0.12
 INTENT_BOOST = 0.06
+# A passage that says, word for word, what the question says ("县级综合应急救援队伍队员不少于",
+# "持证上岗率", "餐饮场所燃气泄漏报警装置安装全覆盖") is more surely the answer than one that only
+# shares its words: BM25 and the embedding both ignore word order and adjacency. The bonus is the
+# share of the question's characters inside runs of PHRASE_MIN or more characters found verbatim
+# in the passage (punctuation ignored on both sides, since questions drop it).
+PHRASE_WEIGHT = 0.4
+PHRASE_MIN = 3
+_NOT_TEXT = re.compile(r"[^0-9a-z%.\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def compact(text: str) -> str:
+    """Lower-case letters, digits and Chinese characters only (the form phrase matching compares)."""
+    return _NOT_TEXT.sub("", text.lower())
+
+
+def phrase_coverage(question: str, passage: str) -> float:
+    """Share of ``question``'s characters (both in ``compact`` form) covered by runs of at least
+    PHRASE_MIN characters that occur verbatim in ``passage``."""
+    if len(question) < PHRASE_MIN or not passage:
+        return 0.0
+    covered = [False] * len(question)
+    i = 0
+    while i <= len(question) - PHRASE_MIN:
+        length = 0
+        while i + length < len(question) and question[i:i + length + 1] in passage:
+            length += 1
+        if length >= PHRASE_MIN:
+            covered[i:i + length] = [True] * length
+            i += length
+        else:
+            i += 1
+    return sum(covered) / len(question)
 # Higher authority first: a statute outranks a regulation restating the same rule, and a local
 # regulation applies only in its own region.
 KIND_PRIOR = {
     "law": 0.06, "regulation": 0.0, "rule": -0.03, "judicial_interpretation": -0.03,
     "local_regulation": -0.12, "policy": 0.0, "notice": 0.0, "speech": -0.04, "news": -0.04, "other": -0.02,
 }
+
+
+# Kinds whose title restates what the whole document is about (a 通报's "第一季度…督查检查情况",
+# a 方案's "燃气安全专项整治"): question words found in such a title say which document, not
+# which of its passages, answers. Statute titles name a law, and their articles do not repeat it.
+TITLE_TOPIC_KINDS = frozenset({"notice", "speech", "news", "policy", "other"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +83,7 @@ class DocInfo:
     current: bool
     places: tuple[str, ...] = ()  # full and short names of the place a local document is about
     sector: str | None = None  # e.g. "煤矿" for a document on one industry only (see sector_of)
+    title_terms: frozenset[str] = frozenset()  # index tokens of the title (TITLE_TOPIC_KINDS only)
 
 
 @lru_cache(maxsize=1)
@@ -69,6 +109,7 @@ def names_a_sector(question: str) -> bool:
 class PassageInfo:
     document_id: int
     path: str
+    text: str = ""  # the index text in ``compact`` form, for phrase matching
 
 
 @dataclass
@@ -119,13 +160,40 @@ class Searcher:
             bonus += INTENT_BOOST
         return bonus
 
+    def _title_terms_per_document(self, query: AnalyzedQuery, ids: list[int], scores: np.ndarray) -> np.ndarray:
+        """BM25 scores in which the question's words that a document's title contains count the
+        same for every passage of that document (as much as for its best-matching passage).
+
+        A 通报 titled "关于2024年第一季度安全生产督查检查情况的通报" opens with a paragraph that
+        repeats "第一季度…督查"; asked "第一季度督查发现了多少项隐患问题", that opening outscores
+        the paragraph with "发现各类隐患问题214项" on title words alone. Those words choose the
+        document; the other words of the question must choose the passage."""
+        terms = self._without_places(query)
+        by_doc: dict[int, list[int]] = {}
+        for i, pid in enumerate(ids):
+            info = self.passages.get(pid)
+            doc = self.docs.get(info.document_id) if info else None
+            if doc is not None and doc.title_terms and doc.kind in TITLE_TOPIC_KINDS:
+                by_doc.setdefault(info.document_id, []).append(i)
+        if not by_doc:
+            return scores
+        adjusted = scores.astype(np.float32).copy()
+        for doc_id, rows in by_doc.items():
+            shared = {t: w for t, w in terms.items() if t in self.docs[doc_id].title_terms}
+            if not shared:
+                continue
+            part = self.store.keyword.scores_for([ids[i] for i in rows], shared)
+            adjusted[rows] = adjusted[rows] - part + part.max()
+        return adjusted
+
     def rank(self, query: AnalyzedQuery, query_vector: np.ndarray, k: int) -> list[Ranked]:
         keyword = self.store.keyword.search(self._without_places(query), CANDIDATES)
         dense = self.store.vectors.search(query_vector, CANDIDATES) if self.store.vectors else None
         fused: dict[int, Ranked] = {}
         if len(keyword.ids):
-            top = float(keyword.scores[0])
-            for pid, score in zip(keyword.ids.tolist(), keyword.scores.tolist()):
+            scores = self._title_terms_per_document(query, keyword.ids.tolist(), keyword.scores)
+            top = float(scores.max())
+            for pid, score in zip(keyword.ids.tolist(), scores.tolist()):
                 fused[pid] = Ranked(pid, BM25_WEIGHT * score / top, score, 0.0)
         if dense is not None and len(dense.ids):
             best = float(dense.scores[0])
@@ -139,11 +207,12 @@ class Searcher:
         results = []
         # Expansions count: "work-related injury" names 工伤 as much as 工伤 does.
         general = not names_a_sector(query.dense_text + " " + " ".join(query.terms))
+        question = compact(query.dense_text)
         for entry in fused.values():
             bonus = self.prior(entry.passage_id, query, general)
             if bonus is None:
                 continue
-            entry.score += bonus
+            entry.score += bonus + PHRASE_WEIGHT * phrase_coverage(question, self.passages[entry.passage_id].text)
             results.append(entry)
         results.sort(key=lambda r: -r.score)
         return results[:k]

@@ -316,7 +316,7 @@ _STATUTE_KINDS = frozenset({"law", "regulation", "local_regulation", "rule", "ju
 def _parsed(seg: Segment) -> ParsedSegment:
     return ParsedSegment(
         text=seg.text,
-        index_text=index_text(seg.text),
+        index_text=index_text(f"{seg.path}\n{seg.text}" if seg.heading_in_index and seg.path else seg.text),
         path=seg.path,
         article=seg.article,
         article_no=seg.article_no,
