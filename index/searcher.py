@@ -6,6 +6,7 @@ score sum keeps a strong single-method hit on top while still rewarding agreemen
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +34,9 @@ INTENT_BOOST = 0.06
 # "持证上岗率", "餐饮场所燃气泄漏报警装置安装全覆盖") is more surely the answer than one that only
 # shares its words: BM25 and the embedding both ignore word order and adjacency. The bonus is the
 # share of the question's characters inside runs of PHRASE_MIN or more characters found verbatim
-# in the passage (punctuation ignored on both sides, since questions drop it).
+# in the passage (punctuation ignored on both sides, since questions drop it), each run weighted
+# by how few of the candidate passages contain it: "事故发生" is in half the accident
+# regulation and says nothing about which article answers "事故发生后多久要上报".
 PHRASE_WEIGHT = 0.4
 PHRASE_MIN = 3
 _NOT_TEXT = re.compile(r"[^0-9a-z%.\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -44,23 +47,40 @@ def compact(text: str) -> str:
     return _NOT_TEXT.sub("", text.lower())
 
 
-def phrase_coverage(question: str, passage: str) -> float:
-    """Share of ``question``'s characters (both in ``compact`` form) covered by runs of at least
-    PHRASE_MIN characters that occur verbatim in ``passage``."""
-    if len(question) < PHRASE_MIN or not passage:
-        return 0.0
-    covered = [False] * len(question)
+def phrase_runs(question: str, passage: str) -> list[str]:
+    """The non-overlapping runs of at least PHRASE_MIN characters of ``question`` (longest first,
+    left to right) that occur verbatim in ``passage``; both in ``compact`` form."""
+    runs: list[str] = []
     i = 0
-    while i <= len(question) - PHRASE_MIN:
+    while passage and i <= len(question) - PHRASE_MIN:
         length = 0
         while i + length < len(question) and question[i:i + length + 1] in passage:
             length += 1
         if length >= PHRASE_MIN:
-            covered[i:i + length] = [True] * length
+            runs.append(question[i:i + length])
             i += length
         else:
             i += 1
-    return sum(covered) / len(question)
+    return runs
+
+
+def phrase_coverage(question: str, passage: str) -> float:
+    """Share of ``question``'s characters covered by its verbatim runs in ``passage``."""
+    return sum(map(len, phrase_runs(question, passage))) / len(question) if question else 0.0
+
+
+def phrase_bonuses(question: str, texts: dict[int, str]) -> dict[int, float]:
+    """Per passage: the share of ``question`` it says verbatim, each run weighted by its rarity
+    among ``texts`` (1 when only this passage has it, falling towards 0 as all of them do)."""
+    if len(question) < PHRASE_MIN:
+        return {}
+    runs = {pid: phrase_runs(question, text) for pid, text in texts.items()}
+    distinct = {run for found in runs.values() for run in found}
+    n = len(texts)
+    rarity = {run: math.log1p(n / sum(1 for t in texts.values() if run in t)) / math.log1p(n) for run in distinct}
+    return {pid: sum(len(r) * rarity[r] for r in found) / len(question) for pid, found in runs.items() if found}
+
+
 # Higher authority first: a statute outranks a regulation restating the same rule, and a local
 # regulation applies only in its own region.
 KIND_PRIOR = {
@@ -207,12 +227,13 @@ class Searcher:
         results = []
         # Expansions count: "work-related injury" names 工伤 as much as 工伤 does.
         general = not names_a_sector(query.dense_text + " " + " ".join(query.terms))
-        question = compact(query.dense_text)
+        phrases = phrase_bonuses(compact(query.dense_text),
+                                 {pid: info.text for pid in fused if (info := self.passages.get(pid)) is not None})
         for entry in fused.values():
             bonus = self.prior(entry.passage_id, query, general)
             if bonus is None:
                 continue
-            entry.score += bonus + PHRASE_WEIGHT * phrase_coverage(question, self.passages[entry.passage_id].text)
+            entry.score += bonus + PHRASE_WEIGHT * phrases.get(entry.passage_id, 0.0)
             results.append(entry)
         results.sort(key=lambda r: -r.score)
         return results[:k]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.keyword_index import KeywordIndex
-from index.searcher import compact, phrase_coverage
+from index.searcher import compact, phrase_bonuses, phrase_coverage
 
 
 def test_compact_keeps_only_words_and_figures() -> None:
@@ -22,6 +22,18 @@ def test_compact_keeps_only_words_and_figures() -> None:
 ])
 def test_phrase_coverage(question: str, passage: str, share: float) -> None:
     assert phrase_coverage(compact(question), compact(passage)) == pytest.approx(share)
+
+
+def test_a_phrase_every_candidate_says_counts_little() -> None:
+    question = compact("事故发生后多久要上报")
+    texts = {9: compact("事故发生后，事故现场有关人员应当立即向本单位负责人报告。"),
+             13: compact("自事故发生之日起30日内，事故造成的伤亡人数发生变化的，应当及时补报。"),
+             **{n: compact(f"事故发生单位应当做好第{n}项工作。") for n in range(20, 28)}}
+    bonuses = phrase_bonuses(question, texts)
+    # "事故发生后" is said by one passage only; "事故发生" by all ten.
+    assert bonuses[9] > 2 * bonuses[13] > 0
+    assert bonuses[13] == pytest.approx(bonuses[20])
+    assert phrase_bonuses("两字", texts) == {}
 
 
 def test_scores_for_returns_each_passages_bm25_for_some_terms() -> None:
