@@ -226,6 +226,8 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
     issuing_body = _issuing_body(naming, header_lines, display, resolved_kind)
     if issuing_body is None and page.source and resolved_kind not in _STATUTE_KINDS:
         issuing_body = readable(page.source)
+    if issuing_body:
+        issuing_body = to_simplified(issuing_body)  # shown in Simplified like the rest of the page
     return ParsedDocument(
         title=title,
         full_title=full_title,

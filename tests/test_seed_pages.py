@@ -198,4 +198,5 @@ def test_each_enterprise_of_an_inspection_report_is_a_passage() -> None:
     doc = parse_document(HAZCHEM)
     items = [s for s in doc.segments if s.path == "一、檢查發現的主要問題"]
     assert [s.text[:3] for s in items] == ["（一）", "（二）", "（三）", "（四）"]
+    assert doc.issuing_body == "南海区应急管理局"  # from the Traditional 來源 of the 信息栏, shown Simplified
     assert all(s.index_text.startswith("一、检查发现的主要问题\n") for s in items)
