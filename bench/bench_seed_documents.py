@@ -30,7 +30,8 @@ DUPLICATE = "repost_yuetan_copy.html"
 # Words that only the site chrome of the seed pages contains.
 CHROME = ("一审", "二审", "责任编辑", "访问量", "訪問量", "来源：", "來源：", "概要描述", "小编", "供大家参考",
           "隐藏内容", "E-MAIL", "TEL", "微信公众号", "岳阳要闻 综合新闻", "Party field", "黨群園地", "首页",
-          "长者模式", "版权所有", "ICP")
+          "长者模式", "版权所有", "ICP", "索引号", "打印本页", "打印本頁", "关闭窗口", "關閉窗口", "分享到",
+          "浏览次数", "瀏覽次數", "字体：", "字號：", "繁體", "网站标识码", "網站標識碼", "公网安备")
 PINYIN = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 
 
@@ -65,6 +66,7 @@ def main() -> None:
     questions = [json.loads(line) for line in (SEED / "questions.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()]
     right = contains = 0
+    by_source: dict[str, list[int]] = {}
     dirty: list[str] = []
     for q in questions:
         answer = kb.answer(q["question"])
@@ -74,6 +76,9 @@ def main() -> None:
         hit_text = top is not None and normalize(q["answer"]) in normalize(top.excerpt)
         right += hit_doc and hit_text
         contains += hit_text
+        tally = by_source.setdefault(q["source"], [0, 0])
+        tally[0] += hit_doc and hit_text
+        tally[1] += 1
         for c in answer.citations:
             problems = [w for w in CHROME if w in c.excerpt]
             if PINYIN.search(c.excerpt):
@@ -90,6 +95,8 @@ def main() -> None:
     n = len(questions)
     print(f"documents: {len(titles)} (+1 duplicate), questions: {n}")
     print(f"right passage first with the answer in its excerpt: {right}/{n} = {right / n:.1%}")
+    for source, (ok, total) in sorted(by_source.items()):
+        print(f"    {source}: {ok}/{total}")
     print(f"first excerpt contains the answer: {contains}/{n} = {contains / n:.1%}")
     print(f"excerpts with boilerplate/pinyin/Traditional/debris: {len(dirty)}")
     for line in dirty:

@@ -104,6 +104,21 @@ class KeywordIndex:
         order = top[np.argsort(-scores[top], kind="stable")]
         return ScoredIds(self.ids[order], scores[order])
 
+    def scores_for(self, ids: list[int], weighted_terms: dict[str, float]) -> np.ndarray:
+        """BM25 scores of the given passages (0 for unknown ones) for ``weighted_terms``."""
+        out = np.zeros(len(ids), dtype=np.float32)
+        cols = [(self.vocab[t], w) for t, w in weighted_terms.items() if t in self.vocab]
+        if not cols or not ids or not len(self.ids):
+            return out
+        rows = {pid: row for row, pid in enumerate(self.ids.tolist())}
+        wanted = [(i, rows[pid]) for i, pid in enumerate(ids) if pid in rows]
+        if not wanted:
+            return out
+        qw = np.asarray([w for _, w in cols], dtype=np.float32)
+        weights = self._bm25()[:, [c for c, _ in cols]].tocsr()[[r for _, r in wanted]]
+        out[[i for i, _ in wanted]] = np.asarray(weights @ qw).ravel()
+        return out
+
     def document_frequency(self, term: str) -> int:
         """In how many indexed passages ``term`` occurs."""
         col = self.vocab.get(term)

@@ -26,7 +26,7 @@ from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
 from index.query import AnalyzedQuery, ArticleRef, QueryAnalyzer, TypoRepair
 from index.query_batcher import QueryBatcher
-from index.searcher import DocInfo, PassageInfo, Searcher, sector_of
+from index.searcher import TITLE_TOPIC_KINDS, DocInfo, PassageInfo, Searcher, compact, sector_of
 from index.tokenize import Tokenizer
 from knowledge import bundled, documents
 from knowledge.config import Settings
@@ -159,17 +159,26 @@ class KnowledgeBase:
         with self.sessions() as session:
             docs = session.execute(select(Document.id, Document.title, Document.kind, Document.jurisdiction,
                                           Document.status)).all()
-            passages = session.execute(select(Passage.id, Passage.document_id, Passage.path)).all()
+            passages = session.execute(select(Passage.id, Passage.document_id, Passage.path, Passage.norm_text)).all()
         self.searcher.docs = {d.id: DocInfo(d.title, d.kind, d.jurisdiction, d.status == DocStatus.CURRENT,
                                             place_names(d.jurisdiction),
-                                            sector_of(d.title) if d.kind in _STATUTES else None, d.status)
+                                            sector_of(d.title) if d.kind in _STATUTES else None,
+                                            self._topic_terms(d.title, d.jurisdiction)
+                                            if d.kind in TITLE_TOPIC_KINDS else frozenset(), d.status)
                               for d in docs}
         self._known_states = frozenset((d.id, d.status) for d in docs)
         self._quotables.clear()
         self._articles.clear()
-        self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path) for p in passages}
+        self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path, compact(p.norm_text)) for p in passages}
         vocab = self.store.keyword.terms()
         self._analyzer = QueryAnalyzer(self.tokenizer, [d.title for d in docs], TypoRepair(vocab))
+
+    def _topic_terms(self, title: str, jurisdiction: str) -> frozenset[str]:
+        """Index tokens of what a whole document is about: its title and its place's names (a
+        company "佛山市南海区恒达化工" in one paragraph must not make that paragraph the answer to
+        every question naming 南海区; see Searcher._title_terms_per_document)."""
+        names = [title, *place_names(jurisdiction)]
+        return frozenset(t for name in names for t in self.tokenizer.tokens(normalize(name)))
 
     def refresh_if_stale(self) -> None:
         """Pick up documents another instance (sharing the database) has loaded or removed."""

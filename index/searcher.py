@@ -6,6 +6,8 @@ score sum keeps a strong single-method hit on top while still rewarding agreemen
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,12 +30,69 @@ PLACE_TERM_WEIGHT = 0.2
 # regulation's article on the same subject.
 SECTOR_PRIOR = -0.12
 INTENT_BOOST = 0.06
+# A passage that says, word for word, what the question says ("县级综合应急救援队伍队员不少于",
+# "持证上岗率", "餐饮场所燃气泄漏报警装置安装全覆盖") is more surely the answer than one that only
+# shares its words: BM25 and the embedding both ignore word order and adjacency. The bonus is the
+# share of the question's characters inside runs of PHRASE_MIN or more characters found verbatim
+# in the passage (punctuation ignored on both sides, since questions drop it), each run weighted
+# by how few of the candidate passages contain it: "事故发生" is in half the accident
+# regulation and says nothing about which article answers "事故发生后多久要上报".
+PHRASE_WEIGHT = 0.4
+PHRASE_MIN = 3
+_NOT_TEXT = re.compile(r"[^0-9a-z%.\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def compact(text: str) -> str:
+    """Lower-case letters, digits and Chinese characters only (the form phrase matching compares)."""
+    return _NOT_TEXT.sub("", text.lower())
+
+
+def phrase_runs(question: str, passage: str) -> list[str]:
+    """The non-overlapping runs of at least PHRASE_MIN characters of ``question`` (longest first,
+    left to right) that occur verbatim in ``passage``; both in ``compact`` form."""
+    runs: list[str] = []
+    i = 0
+    while passage and i <= len(question) - PHRASE_MIN:
+        length = 0
+        while i + length < len(question) and question[i:i + length + 1] in passage:
+            length += 1
+        if length >= PHRASE_MIN:
+            runs.append(question[i:i + length])
+            i += length
+        else:
+            i += 1
+    return runs
+
+
+def phrase_coverage(question: str, passage: str) -> float:
+    """Share of ``question``'s characters covered by its verbatim runs in ``passage``."""
+    return sum(map(len, phrase_runs(question, passage))) / len(question) if question else 0.0
+
+
+def phrase_bonuses(question: str, texts: dict[int, str]) -> dict[int, float]:
+    """Per passage: the share of ``question`` it says verbatim, each run weighted by its rarity
+    among ``texts`` (1 when only this passage has it, falling towards 0 as all of them do)."""
+    if len(question) < PHRASE_MIN:
+        return {}
+    runs = {pid: phrase_runs(question, text) for pid, text in texts.items()}
+    distinct = {run for found in runs.values() for run in found}
+    n = len(texts)
+    rarity = {run: math.log1p(n / sum(1 for t in texts.values() if run in t)) / math.log1p(n) for run in distinct}
+    return {pid: sum(len(r) * rarity[r] for r in found) / len(question) for pid, found in runs.items() if found}
+
+
 # Higher authority first: a statute outranks a regulation restating the same rule, and a local
 # regulation applies only in its own region.
 KIND_PRIOR = {
     "law": 0.06, "regulation": 0.0, "rule": -0.03, "judicial_interpretation": -0.03,
     "local_regulation": -0.12, "policy": 0.0, "notice": 0.0, "speech": -0.04, "news": -0.04, "other": -0.02,
 }
+
+
+# Kinds whose title restates what the whole document is about (a 通报's "第一季度…督查检查情况",
+# a 方案's "燃气安全专项整治"): question words found in such a title say which document, not
+# which of its passages, answers. Statute titles name a law, and their articles do not repeat it.
+TITLE_TOPIC_KINDS = frozenset({"notice", "speech", "news", "policy", "other"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +103,7 @@ class DocInfo:
     current: bool
     places: tuple[str, ...] = ()  # full and short names of the place a local document is about
     sector: str | None = None  # e.g. "煤矿" for a document on one industry only (see sector_of)
+    title_terms: frozenset[str] = frozenset()  # index tokens of the title (TITLE_TOPIC_KINDS only)
     status: str = "现行有效"  # DocStatus, for the label of a citation
 
 
@@ -70,6 +130,7 @@ def names_a_sector(question: str) -> bool:
 class PassageInfo:
     document_id: int
     path: str
+    text: str = ""  # the index text in ``compact`` form, for phrase matching
 
 
 @dataclass
@@ -120,13 +181,40 @@ class Searcher:
             bonus += INTENT_BOOST
         return bonus
 
+    def _title_terms_per_document(self, query: AnalyzedQuery, ids: list[int], scores: np.ndarray) -> np.ndarray:
+        """BM25 scores in which the question's words that a document's title contains count the
+        same for every passage of that document (as much as for its best-matching passage).
+
+        A 通报 titled "关于2024年第一季度安全生产督查检查情况的通报" opens with a paragraph that
+        repeats "第一季度…督查"; asked "第一季度督查发现了多少项隐患问题", that opening outscores
+        the paragraph with "发现各类隐患问题214项" on title words alone. Those words choose the
+        document; the other words of the question must choose the passage."""
+        terms = self._without_places(query)
+        by_doc: dict[int, list[int]] = {}
+        for i, pid in enumerate(ids):
+            info = self.passages.get(pid)
+            doc = self.docs.get(info.document_id) if info else None
+            if doc is not None and doc.title_terms and doc.kind in TITLE_TOPIC_KINDS:
+                by_doc.setdefault(info.document_id, []).append(i)
+        if not by_doc:
+            return scores
+        adjusted = scores.astype(np.float32).copy()
+        for doc_id, rows in by_doc.items():
+            shared = {t: w for t, w in terms.items() if t in self.docs[doc_id].title_terms}
+            if not shared:
+                continue
+            part = self.store.keyword.scores_for([ids[i] for i in rows], shared)
+            adjusted[rows] = adjusted[rows] - part + part.max()
+        return adjusted
+
     def rank(self, query: AnalyzedQuery, query_vector: np.ndarray, k: int) -> list[Ranked]:
         keyword = self.store.keyword.search(self._without_places(query), CANDIDATES)
         dense = self.store.vectors.search(query_vector, CANDIDATES) if self.store.vectors else None
         fused: dict[int, Ranked] = {}
         if len(keyword.ids):
-            top = float(keyword.scores[0])
-            for pid, score in zip(keyword.ids.tolist(), keyword.scores.tolist()):
+            scores = self._title_terms_per_document(query, keyword.ids.tolist(), keyword.scores)
+            top = float(scores.max())
+            for pid, score in zip(keyword.ids.tolist(), scores.tolist()):
                 fused[pid] = Ranked(pid, BM25_WEIGHT * score / top, score, 0.0)
         if dense is not None and len(dense.ids):
             best = float(dense.scores[0])
@@ -140,11 +228,13 @@ class Searcher:
         results = []
         # Expansions count: "work-related injury" names 工伤 as much as 工伤 does.
         general = not names_a_sector(query.dense_text + " " + " ".join(query.terms))
+        phrases = phrase_bonuses(compact(query.dense_text),
+                                 {pid: info.text for pid in fused if (info := self.passages.get(pid)) is not None})
         for entry in fused.values():
             bonus = self.prior(entry.passage_id, query, general)
             if bonus is None:
                 continue
-            entry.score += bonus
+            entry.score += bonus + PHRASE_WEIGHT * phrases.get(entry.passage_id, 0.0)
             results.append(entry)
         results.sort(key=lambda r: -r.score)
         return results[:k]

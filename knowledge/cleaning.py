@@ -135,7 +135,9 @@ BOILERPLATE_KINDS = {
 _FOOTER_MARKERS = ("版权所有", "版權所有", "copyright", "©", "icp备", "icp備", "icp证", "公网安备", "公網安備")
 _META_LABEL = re.compile(
     r"(?:分[类類]|作者|[来來]源|信息[来來]源|文章[来來]源|[发發][布佈](?:[时時][间間]|日期|机构|機構)|日期|[时時][间間]"
-    r"|[访訪][问問]量|[浏瀏][览覽](?:次[数數]|量)|[阅閱][读讀](?:次[数數]|量)|[点點][击擊](?:数|數|量|率)|字[号號])\s*[:：]"
+    r"|[访訪][问問]量|[浏瀏][览覽](?:次[数數]|量)|[阅閱][读讀](?:次[数數]|量)|[点點][击擊](?:数|數|量|率)|字[号號]"
+    # The 政府信息公开 table of a notice (索引号 / 主题分类 / 发文机关 / 成文日期 / 文号).
+    r"|索引[号號]|主[题題]分[类類]|[发發]文机[关關]|[发發]文[机機][关關]|文[号號])\s*[:：]"
 )
 _SUMMARY_LABEL = re.compile(r"^【(?:概要描述|摘要|内容摘要|內容摘要|导读|導讀)】")
 _EDITOR = re.compile(
@@ -302,7 +304,11 @@ def _headline(stripped: list[str], kinds: list[str | None]) -> str | None:
     candidates = [s for s in content[:6]
                   if len(s) <= 80 and not re.search(r"[。；！？：:，,]$", s) and not _STRUCTURAL.match(s or "x")]
     for c in candidates:
-        if len(c) >= 6 and sum(1 for s in stripped if c in s) >= 2:
+        # A repeat is the same line again, or chrome quoting it (【概要描述】…); a signature
+        # line ("长兴县安委办") that merely occurs inside the real headline is not one.
+        repeats = sum(1 for s, k in zip(stripped, kinds, strict=True)
+                      if s.lstrip("#").strip() == c or (k is not None and c in s))
+        if len(c) >= 6 and repeats >= 2:
             return c
     return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -199,7 +199,8 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
     pieces = segment(body_text)
     if not pieces:
         raise IngestError("no_text", f"文件“{name}”去除网页导航、版权信息等无关内容后没有可用的正文，请检查文件内容。")
-    segments = [_parsed(p) for p in pieces]
+    names = {readable(n).lstrip("#").strip() for n in (title, full_title, headline, page.headline) if n}
+    segments = [_parsed(p, names) for p in pieces]
     problems = list(raw.warnings)
     # Runs inside a paragraph that is debris as a whole are reported with that paragraph below.
     runs = [r for line in body_text.split("\n") if not mostly_garbled(line)
@@ -225,6 +226,8 @@ def _build(raw: RawDocument, *, title: str | None, kind: str | None) -> ParsedDo
     issuing_body = _issuing_body(naming, header_lines, display, resolved_kind)
     if issuing_body is None and page.source and resolved_kind not in _STATUTE_KINDS:
         issuing_body = readable(page.source)
+    if issuing_body:
+        issuing_body = to_simplified(issuing_body)  # shown in Simplified like the rest of the page
     return ParsedDocument(
         title=title,
         full_title=full_title,
@@ -313,10 +316,15 @@ def _published_on(display: str, kind: str) -> date | None:
 _STATUTE_KINDS = frozenset({"law", "regulation", "local_regulation", "rule", "judicial_interpretation", "policy"})
 
 
-def _parsed(seg: Segment) -> ParsedSegment:
+def _parsed(seg: Segment, document_names: Collection[str] = ()) -> ParsedSegment:
+    # The headings a passage sits under are indexed with it (Segment.heading_in_index), except
+    # the document's own title when the page repeats it as a top heading: the title is about the
+    # whole document (the searcher weighs it per document) and only dilutes the passage.
+    heading = " / ".join(h for h in seg.path.split(" / ") if h.strip() not in document_names) \
+        if seg.heading_in_index else ""
     return ParsedSegment(
         text=seg.text,
-        index_text=index_text(seg.text),
+        index_text=index_text(f"{heading}\n{seg.text}" if heading else seg.text),
         path=seg.path,
         article=seg.article,
         article_no=seg.article_no,

@@ -28,6 +28,14 @@ _STRUCT_LEVEL = {"编": 1, "編": 1, "分编": 1, "章": 2, "节": 3, "節": 3, 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 # Outline headings in speeches and notices ("一、总体要求", "（二）强化责任落实").
 _OUTLINE = re.compile(r"^(?:([一二三四五六七八九十]+、)|([（(][一二三四五六七八九十]+[)）]))")
+# A paragraph or sentence that opens an enumerated item ("（二）重大事故隐患排查不彻底。…", "2.排查整治阶段：…",
+# "一是…", "第一，…") is one topic of a list: one problem found at one enterprise, one stage of a
+# schedule. Packed together up to TARGET_MIN, three items share one passage, and the one that
+# answers a question is outweighed by its neighbours (and by shorter passages elsewhere). So an
+# item starts a passage of its own once the passage before it has ITEM_MIN characters; the
+# heading the items sit under is indexed with each (Segment.heading_in_index).
+_ITEM = re.compile(r"^(?:[（(][一二三四五六七八九十0-9]+[)）]|[0-9]{1,2}[.、．](?![0-9])|[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、])")
+ITEM_MIN = 50
 _MEANINGFUL = re.compile(rf"[{HAN}A-Za-z0-9]")
 _SENTENCE = re.compile(r"[^。！？!?…]*(?:[。！？!?]+|…+|$)[”’」』）)\]]*")
 _CLAUSE = re.compile(r"[^；;]*(?:[；;]+|$)[”’」』）)]*")
@@ -42,6 +50,11 @@ class Segment:
     article: str | None
     article_no: int | None
     article_sub: int = 0
+    # Free text (speeches, notices, reports) split at outline headings: the heading path is part
+    # of what the passage is about ("四、时间安排" / "一、检查发现的主要问题") though its sentences
+    # do not repeat it, so it is indexed with the passage (see parse._parsed). Statute articles
+    # are self-contained and keep their index text as it was.
+    heading_in_index: bool = False
 
 
 @dataclass
@@ -196,14 +209,14 @@ def _segment_free(lines: list[str]) -> list[Segment]:
         if heading is None:
             block.append(line)
             continue
-        out.extend(_chunk_block(block, stack.path))
+        out.extend(_chunk_block(block, stack.path, heading_in_index=True))
         block = []
         stack.push(heading)
-    out.extend(_chunk_block(block, stack.path))
+    out.extend(_chunk_block(block, stack.path, heading_in_index=True))
     return out
 
 
-def _chunk_block(lines: list[str], path: str) -> list[Segment]:
+def _chunk_block(lines: list[str], path: str, heading_in_index: bool = False) -> list[Segment]:
     """Sentence-bounded chunks of TARGET_MIN..TARGET_MAX characters as read (pinyin
     annotations do not count), preferring to end at paragraph boundaries. A paragraph that is
     mostly garbled becomes a chunk of its own so it can be reported and left out of the index
@@ -219,31 +232,36 @@ def _chunk_block(lines: list[str], path: str) -> list[Segment]:
         else:
             run.append(para)
     chunks.extend(_chunk_paragraphs(run))
-    return [Segment(c, path, None, None) for c in chunks if _MEANINGFUL.search(c)]
+    return [Segment(c, path, None, None, heading_in_index=heading_in_index) for c in chunks if _MEANINGFUL.search(c)]
 
 
 def _chunk_paragraphs(paragraphs: list[str]) -> list[str]:
-    units: list[tuple[str, int, bool]] = []  # (piece, length as read, starts a paragraph)
+    units: list[tuple[str, int, bool, bool]] = []  # (piece, length as read, starts a paragraph, an item)
     for para in paragraphs:
+        # Items are also enumerated inside one paragraph ("…重点抓好以下工作。一是…。二是…").
         for i, piece in enumerate(split_sentences(para, TARGET_MAX)):
-            units.append((piece, reading_length(piece), i == 0))
+            units.append((piece, reading_length(piece), i == 0, _ITEM.match(piece.lstrip()) is not None))
     chunks: list[tuple[str, int]] = []
     current, size = "", 0
-    current_is_paragraph_start = False
-    for piece, length, new_paragraph in units:
+    current_is_paragraph_start = current_is_item = False
+    for piece, length, new_paragraph, new_item in units:
         joiner = "\n" if new_paragraph and current else ""
         if current and (size + len(joiner) + length > TARGET_MAX
-                        or (new_paragraph and size >= TARGET_MIN)):
+                        or (new_paragraph and size >= TARGET_MIN)
+                        or (new_item and size >= ITEM_MIN)):
             chunks.append((current, size))
             current, size, joiner = "", 0, ""
         if not current:
             current_is_paragraph_start = new_paragraph
+            current_is_item = new_item
         current += joiner + piece
         size += len(joiner) + length
     if current:
         # A short tail reads better with the chunk before it than on its own.
         joiner = "\n" if current_is_paragraph_start else ""
-        if chunks and size < TARGET_MIN // 2 and chunks[-1][1] + size + 1 <= TARGET_MAX:
+        # An enumerated item (the last stage of a schedule) stays on its own (see _ITEM).
+        if chunks and size < TARGET_MIN // 2 and chunks[-1][1] + size + 1 <= TARGET_MAX and not (
+                current_is_item and size >= ITEM_MIN):
             chunks[-1] = (chunks[-1][0] + joiner + current, chunks[-1][1] + size + 1)
         else:
             chunks.append((current, size))

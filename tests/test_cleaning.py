@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.cleaning import garble_score, index_text, is_garbled, remove_boilerplate, strip_pinyin
+from knowledge.cleaning import (
+    garble_score, index_text, is_garbled, remove_boilerplate, strip_boilerplate, strip_pinyin,
+)
 from knowledge.parse import bundled_corpus_dir
 from knowledge.segment import segment
 
@@ -62,6 +64,9 @@ BOILERPLATE = [
     "建议使用1920×1080分辨率，IE9以上浏览器",
     "- 3 -",
     "第 3 页 共 10 页",
+    # The 政府信息公开 table of a notice.
+    "索引号： 11330522002593710X/2024-123456 主题分类： 安全生产监管",
+    "文号： 长安委办〔2024〕15号 发布日期： 2024-05-22",
 ]
 CONTENT = [
     "会议要求，企业主要负责人是本单位安全生产第一责任人，要亲自组织隐患排查治理。",
@@ -154,3 +159,16 @@ def test_no_bundled_article_looks_garbled() -> None:
             assert garble_score(seg.text) < 0.05
             checked += 1
     assert checked > 1657
+
+
+def test_a_signature_inside_the_headline_is_not_the_headline() -> None:
+    page = strip_boilerplate("\n".join([
+        "# 长兴县安委办关于印发燃气安全专项整治方案的通知",
+        "各乡镇人民政府：",
+        "现将方案印发给你们，请认真贯彻落实。",
+        "长兴县安委办",
+        "2024年5月20日",
+    ]))
+    assert page.headline is None  # the caller falls back to the page's first heading / <title>
+    repeated = strip_boilerplate("关于开展燃气安全检查的通知\n【概要描述】关于开展燃气安全检查的通知\n正文。")
+    assert repeated.headline == "关于开展燃气安全检查的通知"

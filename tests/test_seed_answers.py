@@ -20,9 +20,10 @@ pytestmark = pytest.mark.slow
 
 SEED = Path(__file__).parent / "data" / "seed"
 DOCS = ["hengyang_yuetan_news.html", "jiangxi_fire_meeting_traditional.txt", "jintan_district_speech_repost.txt",
-        "county_party_secretary_speech_gbk_mojibake.txt", "county_inspection_report.txt"]
+        "county_party_secretary_speech_gbk_mojibake.txt", "county_inspection_report.txt",
+        "changxing_gas_safety_notice.html", "nanhai_hazchem_inspection_traditional.txt"]
 CHROME = ("一审", "责任编辑", "访问量", "来源：", "概要描述", "小编", "隐藏内容", "E-MAIL", "微信公众号", "岳阳要闻",
-          "Party field", "首页")
+          "Party field", "首页", "索引号", "主题分类", "打印本页", "关闭窗口", "分享到", "浏览次数", "网站标识码")
 TONE = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 
 
@@ -53,7 +54,7 @@ def test_seed_questions_get_the_right_passage_with_a_readable_excerpt(kb: Knowle
         for c in answer.citations:
             assert not any(word in c.excerpt for word in CHROME), c.excerpt
             assert not TONE.search(c.excerpt) and to_simplified(c.excerpt) == c.excerpt, c.excerpt
-    assert right / len(questions) >= 0.8, right
+    assert right / len(questions) >= 0.9, right
 
 
 def test_view_original_keeps_the_untouched_text(kb: KnowledgeBase, loaded: dict[str, str]) -> None:
@@ -111,3 +112,46 @@ def test_a_place_named_in_the_question_steers(kb: KnowledgeBase, tmp_path: Path)
     for question, expected in (("金坛专职安全监管人员不少于几人？", "常州市金坛区区长讲话"),
                                ("衡阳专职安全监管人员不少于几人？", "衡阳市市长讲话")):
         assert kb.answer(question).citations[0].document == expected
+
+
+def test_a_notice_copied_with_its_disclosure_table_is_named_by_its_headline(kb: KnowledgeBase) -> None:
+    report = kb.ingest(SEED / "changxing_gas_safety_notice.html", "admin")
+    # Not the signature line "长兴县安全生产委员会办公室", which also occurs inside the headline.
+    assert report.title == "长兴县安全生产委员会办公室关于印发《长兴县城镇燃气安全专项整治工作实施方案》的通知"
+    assert report.boilerplate.get("meta") == 3  # the 索引号 / 发布机构 / 文号 rows
+    with kb.sessions() as s:
+        doc = s.scalar(select(Document).where(Document.title == report.title))
+        assert doc.jurisdiction == "浙江省湖州市长兴县" and doc.kind == "notice"
+        assert not any("索引号" in p.text or "打印本页" in p.text for p in doc.passages)
+
+
+def test_the_opening_that_restates_the_title_does_not_answer_for_the_whole_document(kb: KnowledgeBase) -> None:
+    # The 通报's opening paragraph repeats "第一季度…督查" of its title; the paragraph with the
+    # figures answers. Likewise the 方案's cover letter repeats "长兴县城镇燃气安全专项整治".
+    kb.ingest(SEED / "county_inspection_report.txt", "admin")
+    kb.ingest(SEED / "changxing_gas_safety_notice.html", "admin")
+    top = kb.answer("第一季度督查发现了多少项隐患问题？").citations[0]
+    assert "214项" in top.excerpt and top.path == "一、总体情况"
+    top = kb.answer("长兴县燃气整治的排查整治阶段是什么时间？").citations[0]
+    assert "6月1日至9月30日" in top.excerpt and top.path.endswith("四、时间安排")
+
+
+def test_a_verbatim_figure_in_an_upload_beats_the_general_rule_only_when_asked_for(bundled_copy: Path,
+                                                                                    models_dir: Path,
+                                                                                    embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=bundled_copy, model_dir=models_dir, _env_file=None)
+    engine = make_engine(settings.db_url)
+    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
+    kb.open()
+    report = kb.ingest(SEED / "county_inspection_report.txt", "admin").title
+    # "持证上岗率" is said word for word only by the report ...
+    top = kb.answer("特种作业人员持证上岗率是多少？").citations[0]
+    assert top.document == report and "不足80%" in top.excerpt
+    # ... while the rule itself is still the law's.
+    top = kb.answer("特种作业人员需要持证上岗吗？").citations[0]
+    assert (top.document, top.article) == ("安全生产法", "第三十条")
+    # Each enterprise's problems are a passage of their own, found under their heading.
+    kb.ingest(SEED / "nanhai_hazchem_inspection_traditional.txt", "admin")
+    top = kb.answer("恒达化工存在什么问题？").citations[0]
+    assert top.path == "一、检查发现的主要问题"
+    assert "甲类仓库内违规存放超量危险化学品" in top.excerpt and "润丰涂料" not in top.text

@@ -24,17 +24,20 @@ TRADITIONAL = SEED / "jiangxi_fire_meeting_traditional.txt"
 REPOST = SEED / "jintan_district_speech_repost.txt"
 MOJIBAKE = SEED / "county_party_secretary_speech_gbk_mojibake.txt"
 REPORT = SEED / "county_inspection_report.txt"
+NOTICE = SEED / "changxing_gas_safety_notice.html"
+HAZCHEM = SEED / "nanhai_hazchem_inspection_traditional.txt"
 TONE = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 CHROME = ("岳阳要闻", "综合新闻", "分类：", "作者：", "来源：", "发布时间", "访问量", "概要描述", "一审", "二审", "三审",
           "责任编辑", "E-MAIL", "TEL", "微信公众号", "版权所有", "ICP", "无障碍", "Party field", "黨群園地", "發布時間",
-          "訪問量", "小编", "供大家参考", "隐藏内容", "江西省政府网")
+          "訪問量", "小编", "供大家参考", "隐藏内容", "江西省政府网", "索引号", "主题分类", "打印本页", "关闭窗口",
+          "分享到", "浏览次数", "瀏覽次數", "网站标识码", "網站標識碼", "繁体版", "繁體")
 
 
 def all_text(doc) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(s.text + "\n" + s.index_text for s in doc.segments)
 
 
-@pytest.mark.parametrize("path", [NEWS, TRADITIONAL, REPOST, MOJIBAKE, REPORT])
+@pytest.mark.parametrize("path", [NEWS, TRADITIONAL, REPOST, MOJIBAKE, REPORT, NOTICE, HAZCHEM])
 def test_no_boilerplate_is_indexed_or_displayed(path: Path) -> None:
     doc = parse_document(path)
     text = all_text(doc)
@@ -179,3 +182,21 @@ def test_a_lost_character_is_shown_as_a_box_not_a_question_mark() -> None:
 
 def test_a_paragraph_full_of_pinyin_is_not_garbled() -> None:
     assert not mostly_garbled("安(ān)全生(shēng)產(chǎn)" * 5)
+
+
+def test_passages_of_a_notice_carry_their_heading_but_not_the_title() -> None:
+    doc = parse_document(NOTICE)
+    assert doc.title.startswith("长兴县安全生产委员会办公室关于印发")
+    schedule = [s for s in doc.segments if "排查整治阶段" in s.text]
+    assert len(schedule) == 1 and schedule[0].path == "四、时间安排"
+    # The heading is searchable with the passage; what is shown is the passage as written.
+    assert schedule[0].index_text.startswith("四、时间安排\n") and not schedule[0].text.startswith("四、")
+    assert not any(doc.title in s.index_text for s in doc.segments)
+
+
+def test_each_enterprise_of_an_inspection_report_is_a_passage() -> None:
+    doc = parse_document(HAZCHEM)
+    items = [s for s in doc.segments if s.path == "一、檢查發現的主要問題"]
+    assert [s.text[:3] for s in items] == ["（一）", "（二）", "（三）", "（四）"]
+    assert doc.issuing_body == "南海区应急管理局"  # from the Traditional 來源 of the 信息栏, shown Simplified
+    assert all(s.index_text.startswith("一、检查发现的主要问题\n") for s in items)

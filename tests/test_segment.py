@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.parse import bundled_corpus_dir
-from knowledge.segment import TARGET_MAX, TARGET_MIN, Segment, segment, split_sentences
+from knowledge.segment import ITEM_MIN, TARGET_MAX, TARGET_MIN, Segment, segment, split_sentences
 
 ARTICLE_LINE = re.compile(r"^第[一二三四五六七八九十百千零〇]+条", re.M)
 LAW_FILES = sorted(p for p in bundled_corpus_dir().glob("*.md") if p.name != "SOURCES.md")
@@ -223,3 +223,34 @@ def test_single_article_excerpt_is_an_article() -> None:
     # Two articles quoted after an introduction stay free text.
     quoted = segment("会议传达了以下条文：\n第一条 甲。\n第二条 乙。")
     assert all(s.article is None for s in quoted)
+
+
+def test_enumerated_items_are_passages_of_their_own() -> None:
+    items = [f"（{n}）第{n}项问题。" + "某企业安全管理人员配备不足，隐患排查治理流于形式。" * 2 for n in "一二三"]
+    segments = segment("\n".join(["二、存在的主要问题", *items]))
+    assert [s.text for s in segments] == items
+    assert all(s.path == "二、存在的主要问题" and s.heading_in_index for s in segments)
+
+
+def test_items_enumerated_inside_a_paragraph_are_split_too_but_keep_their_lead_in() -> None:
+    lead = "会议要求，重点抓好以下工作。"
+    body = "对商场市场、宾馆饭店、学校医院等人员密集场所逐一排查，确保安全出口、疏散通道畅通，严禁占用。"
+    text = lead + "".join(f"{n}是第{n}项工作。{body}" for n in "一二三")
+    segments = segment(text)
+    assert [s.text[:3] for s in segments] == ["会议要", "二是第", "三是第"]
+    assert segments[0].text.startswith(lead + "一是")
+
+
+def test_short_items_are_packed_and_a_last_item_is_not_folded_back() -> None:
+    short = ["1.动员部署阶段：5月31日前。", "2.排查整治阶段：6月1日至9月30日。", "3.巩固提升阶段：10月1日至11月30日。",
+             "4.总结验收阶段：12月15日前。县安委办组织验收，形成总结报告报市安委办，并对各地工作情况进行通报。"]
+    assert all(len(s) < ITEM_MIN for s in short[:3]) and len(short[3]) >= ITEM_MIN
+    segments = segment("\n".join(["四、时间安排", *short]))
+    # 1–3 are packed until ITEM_MIN; the last stage stays a passage of its own.
+    assert [s.text[:2] for s in segments] == ["1.", "4."]
+    assert segments[0].text.count("\n") == 2
+
+
+def test_statute_articles_do_not_index_their_chapter() -> None:
+    segments = segment(law_body("安全生产法"))
+    assert not any(s.heading_in_index for s in segments if s.article)
