@@ -9,7 +9,7 @@ alternate between the backends so both see the same machine load. Prints, per ba
 
 - question encode (one question per call, as an idle bot does) p50/p95, wall and CPU time;
 - warm answer p50/p95 (KnowledgeBase.answer: search, fusion, excerpts, citations), after the
-  passages were prepared for quoting as the bot does at start (``KnowledgeBase.prepare_quotes``);
+  passages were prepared for quoting as the bot does at start (``KnowledgeBase.prepare``);
 - cold ``safetybot ask`` wall time with cached model and indexes (a new process each time), and
   whether torch was imported by it;
 - RSS of a process that has loaded the knowledge base and answered;
@@ -57,7 +57,7 @@ questions = json.loads(sys.stdin.read())
 kb = open_kb(Settings(data_dir={str(data_dir)!r}, embedding_backend={backend!r},
                       **({{"model_dir": {str(model_dir)!r}}} if {model_dir is not None} else {{}}), _env_file=None))
 embedder = kb.embedder
-kb.prepare_quotes()  # as the bot does in the background at start
+kb.prepare()  # as the bot does in the background at start
 for q in questions[:5]:
     embedder.encode_queries([q]); kb.answer(q)
 encode, answer, encode_cpu, answer_cpu = [], [], [], []

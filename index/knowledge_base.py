@@ -24,7 +24,7 @@ from index.answer import (
 )
 from index.embedding_model import Embedder
 from index.index_store import IndexStore, windows_of
-from index.query import AnalyzedQuery, ArticleRef, QueryAnalyzer, TypoRepair
+from index.query import AnalyzedQuery, ArticleRef, QueryAnalyzer, TypoRepair, load_pinyin_tables
 from index.query_batcher import QueryBatcher
 from index.searcher import TITLE_TOPIC_KINDS, DocInfo, PassageInfo, Searcher, compact, sector_of
 from index.tokenize import Tokenizer
@@ -446,12 +446,15 @@ class KnowledgeBase:
                         text=passage.text, path=readable(passage.path), passage_id=passage.id,
                         label=_label(doc, self.settings.jurisdiction), article_no=passage.article_no)
 
-    def prepare_quotes(self) -> int:
-        """Read and segment every citable passage ahead of its first quote; returns how many.
+    def prepare(self) -> int:
+        """Do now what the first questions would otherwise wait for; returns how many passages
+        were prepared for quoting.
 
         Quoting a passage for the first time (cleaning, sentence splitting, segmenting each
-        sentence) costs several times the later quotes, and would otherwise fall on the first
-        users to ask about it. A long-running front end calls this once in the background."""
+        sentence) costs several times the later quotes, and the pinyin tables that typo repair
+        needs take a third of a second to load: both would fall on the first users. A
+        long-running front end calls this once in the background."""
+        load_pinyin_tables()
         with self.sessions() as session:
             texts = list(session.scalars(
                 select(Passage.text).join(Passage.document)

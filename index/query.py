@@ -98,6 +98,11 @@ def load_aliases() -> tuple[tuple[str, str], ...]:
     return tuple(_read_tsv(DATA_DIR / "doc_aliases.tsv"))
 
 
+def load_pinyin_tables() -> None:
+    """Load what ``_pinyin_key`` needs now rather than at the first suspected typo."""
+    _pinyin_key("安全")
+
+
 @lru_cache(maxsize=4096)
 def _pinyin_key(word: str) -> str:
     # pypinyin's phrase tables take a quarter of a second to import: only questions that look

@@ -109,7 +109,7 @@ def test_quotes_prepared_ahead_change_no_answer(kb: KnowledgeBase, tmp_path: Pat
     kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
     question = "有限空间作业要先检测再作业吗？"
     before = kb.answer(question)
-    assert kb.prepare_quotes() == 4
+    assert kb.prepare() == 4
     after = kb.answer(question)
     assert after.answer == before.answer
     assert [(c.document, c.article, c.excerpt) for c in after.citations] == [
@@ -120,7 +120,7 @@ def test_a_new_version_loaded_by_another_instance_is_quoted_not_the_remembered_t
     kb: KnowledgeBase, settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     kb.ingest(write(tmp_path / "有限空间规定.md", WORKSHOP_RULES_V1), "admin")
-    kb.prepare_quotes()
+    kb.prepare()
     assert "不得离开" in kb.answer("有限空间作业要配监护人员吗？").citations[0].text
     other = KnowledgeBase(settings, kb.sessions, embedder=embedder)  # a second bot on the same database
     other.open()

@@ -27,10 +27,10 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 GATE_GROUP = -1
 
 
-def _prepare_quotes(runtime: Runtime) -> None:
+def _prepare_answers(runtime: Runtime) -> None:
     started = time.monotonic()
     try:
-        count = runtime.knowledge.prepare_quotes()
+        count = runtime.knowledge.prepare()
     except Exception:  # only a speed-up: answers stay correct without it
         log.exception("preparing quotes failed")
         return
@@ -51,7 +51,7 @@ def build_application(runtime: Runtime, *, warm_up: bool = True) -> Application:
         if warm_up:
             log.info("opening the knowledge base…")
             await run_blocking(lambda: (runtime.knowledge, runtime.duties))
-            threading.Thread(target=_prepare_quotes, args=(runtime,), name="prepare-quotes", daemon=True).start()
+            threading.Thread(target=_prepare_answers, args=(runtime,), name="prepare-answers", daemon=True).start()
         await commands.publish(application.bot, settings)
         log.info("bot @%s ready", application.bot.username)
 
