@@ -1,6 +1,7 @@
 """Bot round trip under load: update in → reply out, measured on the fake Telegram server.
 
     python bench/bench_bot.py [--users 20] [--rounds 10] [--data-dir DIR] [--backend auto|onnx|torch]
+                              [--max-rate 30]
 
 Starts the fake Bot API server (tests/fake_telegram) in this process and the real bot as a
 separate process (`safetybot run`, long polling), exactly as deployed. N users ask in their own
@@ -10,7 +11,10 @@ sendMessage reaches it. Two phases:
 - paced: each user reads the answer for 1-3 s (uniformly random) before asking again, so N
   people are using the bot at the same time, as in a busy duty group;
 - flat out: each user asks again the instant the answer arrives (N requests always in flight),
-  which shows the saturation throughput of the machine.
+  which shows the saturation throughput. With the bot's default limit of 30 messages per second
+  (Telegram's limit for bots, enforced by PTB's AIORateLimiter) that limit is what saturates:
+  20 requests in flight then wait at least 20/30 s each once the limiter's burst is spent.
+  ``--max-rate 0`` lifts it, to show what the machine itself can answer.
 
 Prints p50/p95/max and throughput per phase, and the bot process's peak RSS.
 The data dir (bundled laws, indexes) is built on first use under bench/out/.
@@ -93,6 +97,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out" / "bundled")
     parser.add_argument("--model-dir", type=Path, help="SAFETYBOT_MODEL_DIR for the bot (default: in the data dir)")
+    parser.add_argument("--max-rate", type=float, default=30.0,
+                        help="the bot's SAFETYBOT_TELEGRAM_MAX_RATE: 30 is Telegram's limit; 0 lifts it, "
+                             "to measure what the machine can answer")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
                         help="SAFETYBOT_EMBEDDING_BACKEND for the bot")
     args = parser.parse_args()
@@ -106,6 +113,7 @@ async def main() -> None:
             "SAFETYBOT_TELEGRAM_API_URL": server.base_url, "SAFETYBOT_TELEGRAM_FILE_URL": server.base_file_url,
             "SAFETYBOT_ADMIN_IDS": ",".join(str(u.id) for u in users),
             "SAFETYBOT_EMBEDDING_BACKEND": args.backend,
+            "SAFETYBOT_TELEGRAM_MAX_RATE": str(args.max_rate),
         })
         if args.model_dir:
             env["SAFETYBOT_MODEL_DIR"] = str(args.model_dir)
@@ -133,7 +141,8 @@ async def main() -> None:
                     bot.kill()
     report("paced (1-3 s reading time)", *paced, args.users)
     report("flat out (no pause)       ", *flat_out, args.users)
-    print(f"embedding backend: {args.backend}; targets: p50 <= 150 ms, p95 <= 400 ms")
+    print(f"embedding backend: {args.backend}; bot sends at most {args.max_rate:g} messages/s (0: unlimited); "
+          "targets: p50 <= 150 ms, p95 <= 400 ms")
     print(f"bot process RSS: peak {peak:.0f} MB, now {current:.0f} MB   (target <= 1024 MB)")
 
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
+    # Messages per second the bot sends in all (PTB's AIORateLimiter): Telegram refuses bots that
+    # send more than about 30 per second; 0 lifts the limit (a local Bot API server, benchmarks).
+    telegram_max_rate: float = Field(default=30.0, ge=0)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_chat: int | None = None
     allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)

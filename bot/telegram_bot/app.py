@@ -62,7 +62,7 @@ def build_application(runtime: Runtime, *, warm_up: bool = True) -> Application:
         .base_file_url(settings.telegram_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=ZoneInfo(settings.timezone),
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(RetryingRateLimiter())
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.telegram_max_rate))
         .concurrent_updates(PerSenderUpdateProcessor())
         # Uploads are fetched with getFile/download; give slow links some room.
         .read_timeout(30).write_timeout(60).get_updates_read_timeout(40)
