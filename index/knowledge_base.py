@@ -116,6 +116,7 @@ class KnowledgeBase:
         self._quotables: dict[int, _Quotable] = {}  # see _quotable_passages
         self._articles: dict[tuple[str, int, int], Citation | None] = {}  # see article
         self._known_states: frozenset[tuple[int, str]] = frozenset()  # see _document_states
+        self._generation = 0  # counts document changes seen (see article)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -169,6 +170,7 @@ class KnowledgeBase:
         self._known_states = frozenset((d.id, d.status) for d in docs)
         self._quotables.clear()
         self._articles.clear()
+        self._generation += 1
         self.searcher.passages = {p.id: PassageInfo(p.document_id, p.path, compact(p.norm_text)) for p in passages}
         vocab = self.store.keyword.terms()
         self._analyzer = QueryAnalyzer(self.tokenizer, [d.title for d in docs], TypoRepair(vocab))
@@ -419,13 +421,15 @@ class KnowledgeBase:
             if key in self._articles:
                 found = self._articles[key]
                 return replace(found) if found is not None else None
+            generation = self._generation
         with self.sessions() as session:
             passage = documents.find_article(session, document, article_no, article_sub)
             found = self._full_citation(passage) if passage is not None else None
         with self._lock:
-            if len(self._articles) >= QUOTE_CACHE_SIZE:
-                self._articles.clear()
-            self._articles[key] = found
+            if generation == self._generation:  # not read across a document change
+                if len(self._articles) >= QUOTE_CACHE_SIZE:
+                    self._articles.clear()
+                self._articles[key] = found
         return replace(found) if found is not None else None
 
     def passage(self, passage_id: int) -> Citation | None:
