@@ -1,10 +1,12 @@
 """Building the PTB Application and running it by long polling or behind a webhook."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,7 @@ from bot.telegram_bot.services import BotServices, attach, run_blocking, service
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 GATE_GROUP = -1
+WORKER_THREADS = 24  # questions answered (or waiting for the model) at once
 
 
 def _prepare_answers(runtime: Runtime) -> None:
@@ -47,7 +50,14 @@ def build_application(runtime: Runtime, *, warm_up: bool = True) -> Application:
     if not settings.telegram_token:
         raise ValueError("SAFETYBOT_TELEGRAM_TOKEN is not set")
 
+    # Questions run in the loop's default executor (run_blocking). Its default size, CPUs + 4,
+    # would let only 6 questions wait for the embedding model together; with more, the questions
+    # that arrive while one batch is encoded are encoded as one batch, which costs a fraction of
+    # encoding them one by one. The loop shuts it down when it closes (asyncio.run).
+    workers = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="safetybot-worker")
+
     async def post_init(application: Application) -> None:
+        asyncio.get_running_loop().set_default_executor(workers)
         if warm_up:
             log.info("opening the knowledge base…")
             await run_blocking(lambda: (runtime.knowledge, runtime.duties))
