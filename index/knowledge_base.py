@@ -34,7 +34,7 @@ from knowledge.cleaning import BOILERPLATE_KINDS, readable
 from knowledge.db import transaction
 from knowledge.duplicates import Duplicate, DuplicateContent, find_duplicate
 from knowledge.models import DUPLICATE_POLICIES, DocStatus, Document, Passage
-from knowledge.numerals import format_article, parse_article_ref
+from knowledge.numerals import parse_article_ref
 from knowledge.parse import ParsedDocument, parse_bundled, parse_document
 from knowledge.places import place_names
 from knowledge.textnorm import normalize
