@@ -31,6 +31,7 @@ class KeywordIndex:
         self.ids = np.zeros(0, dtype=np.int64)
         self._counts = sparse.csr_matrix((0, 0), dtype=np.float32)
         self._weights: sparse.csc_matrix | None = None
+        self._rows: dict[int, int] | None = None  # passage id -> row, derived from ids when needed
         self._df = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
@@ -59,7 +60,7 @@ class KeywordIndex:
             old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], len(self.vocab)))
         self._counts = sparse.vstack([old, new], format="csr")
         self.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
-        self._weights = None
+        self._weights = self._rows = None
 
     def remove(self, ids: list[int] | set[int]) -> None:
         if not len(self.ids):
@@ -69,7 +70,7 @@ class KeywordIndex:
             return
         self._counts = self._counts[keep]
         self.ids = self.ids[keep]
-        self._weights = None
+        self._weights = self._rows = None
 
     # -- search --------------------------------------------------------------------------
     def _bm25(self) -> sparse.csc_matrix:
@@ -110,7 +111,9 @@ class KeywordIndex:
         cols = [(self.vocab[t], w) for t, w in weighted_terms.items() if t in self.vocab]
         if not cols or not ids or not len(self.ids):
             return out
-        rows = {pid: row for row, pid in enumerate(self.ids.tolist())}
+        if self._rows is None:  # once per change of the index, not once per question
+            self._rows = {pid: row for row, pid in enumerate(self.ids.tolist())}
+        rows = self._rows
         wanted = [(i, rows[pid]) for i, pid in enumerate(ids) if pid in rows]
         if not wanted:
             return out
