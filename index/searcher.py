@@ -66,11 +66,6 @@ def phrase_runs(question: str, passage: str) -> list[str]:
     return runs
 
 
-def phrase_coverage(question: str, passage: str) -> float:
-    """Share of ``question``'s characters covered by its verbatim runs in ``passage``."""
-    return sum(map(len, phrase_runs(question, passage))) / len(question) if question else 0.0
-
-
 def phrase_bonuses(question: str, texts: dict[int, str]) -> dict[int, float]:
     """Per passage: the share of ``question`` it says verbatim, each run weighted by its rarity
     among ``texts`` (1 when only this passage has it, falling towards 0 as all of them do)."""
@@ -183,15 +178,15 @@ class Searcher:
             bonus += INTENT_BOOST
         return bonus
 
-    def _title_terms_per_document(self, query: AnalyzedQuery, ids: list[int], scores: np.ndarray) -> np.ndarray:
+    def _title_terms_per_document(self, terms: dict[str, float], ids: list[int], scores: np.ndarray) -> np.ndarray:
         """BM25 scores in which the question's words that a document's title contains count the
         same for every passage of that document (as much as for its best-matching passage).
 
         A 通报 titled "关于2024年第一季度安全生产督查检查情况的通报" opens with a paragraph that
         repeats "第一季度…督查"; asked "第一季度督查发现了多少项隐患问题", that opening outscores
         the paragraph with "发现各类隐患问题214项" on title words alone. Those words choose the
-        document; the other words of the question must choose the passage."""
-        terms = self._without_places(query)
+        document; the other words of the question must choose the passage. ``terms``: the
+        question's terms as BM25 searched them."""
         by_doc: dict[int, list[int]] = {}
         for i, pid in enumerate(ids):
             info = self.passages.get(pid)
@@ -210,11 +205,12 @@ class Searcher:
         return adjusted
 
     def rank(self, query: AnalyzedQuery, query_vector: np.ndarray, k: int) -> list[Ranked]:
-        keyword = self.store.keyword.search(self._without_places(query), CANDIDATES)
+        terms = self._without_places(query)
+        keyword = self.store.keyword.search(terms, CANDIDATES)
         dense = self.store.vectors.search(query_vector, CANDIDATES) if self.store.vectors else None
         fused: dict[int, Ranked] = {}
         if len(keyword.ids):
-            scores = self._title_terms_per_document(query, keyword.ids.tolist(), keyword.scores)
+            scores = self._title_terms_per_document(terms, keyword.ids.tolist(), keyword.scores)
             top = float(scores.max())
             for pid, score in zip(keyword.ids.tolist(), scores.tolist()):
                 fused[pid] = Ranked(pid, BM25_WEIGHT * score / top, score, 0.0)

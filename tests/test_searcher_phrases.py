@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.keyword_index import KeywordIndex
-from index.searcher import compact, phrase_bonuses, phrase_coverage
+from index.searcher import compact, phrase_bonuses, phrase_runs
 
 
 def test_compact_keeps_only_words_and_figures() -> None:
@@ -21,7 +21,8 @@ def test_compact_keeps_only_words_and_figures() -> None:
     ("两字", "两字", 0.0),  # shorter than a phrase
 ])
 def test_phrase_coverage(question: str, passage: str, share: float) -> None:
-    assert phrase_coverage(compact(question), compact(passage)) == pytest.approx(share)
+    question, passage = compact(question), compact(passage)
+    assert sum(map(len, phrase_runs(question, passage))) / len(question) == pytest.approx(share)
 
 
 def test_a_phrase_every_candidate_says_counts_little() -> None:
