@@ -372,9 +372,9 @@ class KnowledgeBase:
         out = []
         seen: set[str] = set()
         for pid, score in ranked:
-            passage = rows.get(pid)
-            doc = self.searcher.docs.get(passage.document_id) if passage is not None else None
-            if passage is None or doc is None:
+            passage, info = rows.get(pid), self.searcher.passages.get(pid)
+            doc = self.searcher.docs.get(info.document_id) if info is not None else None
+            if passage is None or info is None or doc is None:
                 continue
             # A copy of a passage (a repost kept alongside its original) is never cited twice.
             if passage.key in seen:
@@ -384,13 +384,14 @@ class KnowledgeBase:
             out.append(Citation(
                 document=doc.title, article=passage.article, score=score,
                 excerpt=excerpt.text, excerpt_tokens=excerpt.tokens, text=passage.text,
-                path=readable(passage.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
+                path=readable(info.path), passage_id=pid, label=_label(doc, self.settings.jurisdiction),
                 article_no=passage.article_no,
             ))
         return out
 
     def _quotable_passages(self, ids: list[int]) -> dict[int, _Quotable]:
-        """What citations need of these passages, from memory where it can be.
+        """What citations need of these passages beyond ``searcher.passages`` (document, path),
+        from memory where it can be.
 
         Stored passages never change (a new version of a document is new passages), so their
         text can be kept; it is dropped whenever passages come or go. One database round trip
@@ -400,12 +401,12 @@ class KnowledgeBase:
             if missing:
                 with self.sessions() as session:
                     found = session.execute(
-                        select(Passage.id, Passage.document_id, Passage.article, Passage.article_no, Passage.text,
-                               Passage.path, Passage.norm_text).where(Passage.id.in_(missing))
+                        select(Passage.id, Passage.article, Passage.article_no, Passage.text, Passage.norm_text)
+                        .where(Passage.id.in_(missing))
                     ).all()
                 for row in found:
-                    self._quotables[row.id] = _Quotable(row.document_id, row.article, row.article_no, row.text,
-                                                        row.path, "".join(row.norm_text.split()))
+                    self._quotables[row.id] = _Quotable(row.article, row.article_no, row.text,
+                                                        "".join(row.norm_text.split()))
                 while len(self._quotables) > QUOTE_CACHE_SIZE:
                     del self._quotables[next(iter(self._quotables))]
             return {pid: self._quotables[pid] for pid in ids if pid in self._quotables}
@@ -503,11 +504,9 @@ def _synced(kb: KnowledgeBase) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _Quotable:
-    document_id: int
     article: str | None
     article_no: int | None
     text: str
-    path: str
     key: str  # the passage's normalised text without spaces: copies have the same key
 
 
