@@ -79,6 +79,10 @@ class Quote:
     tokens: frozenset[str]  # search tokens of ``text``
 
 
+def _segmented(text: str, tokenizer: Tokenizer) -> Quote:
+    return Quote(text, frozenset(tokenizer.tokens(normalize(text))))
+
+
 def best_sentences(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EXCERPT_CHARS) -> str:
     """The text of ``quote``."""
     return quote(text, query, tokenizer, limit).text
@@ -94,8 +98,7 @@ def quote(text: str, query: AnalyzedQuery, tokenizer: Tokenizer, limit: int = EX
     """
     body, sentences = _split_sentences(text, tokenizer)
     if not sentences:
-        clipped = _clip(body, limit)
-        return Quote(clipped, frozenset(tokenizer.tokens(normalize(clipped))))
+        return _segmented(_clip(body, limit), tokenizer)
     if any(cue in query.normalized for cue in _ENUMERATION_CUES):
         limit *= 2
     weights = _local_weights(query, [tokens for _, tokens in sentences])
@@ -172,14 +175,12 @@ def _clip_around(sentence: str, query: AnalyzedQuery, tokenizer: Tokenizer, limi
     """A long sentence: the clauses around its best-matching clause, "…" where cut."""
     clauses = [c for c in _CLAUSES.findall(sentence) if c]
     if len(clauses) <= 1:
-        clipped = _clip(sentence, limit)
-        return Quote(clipped, frozenset(tokenizer.tokens(normalize(clipped))))
+        return _segmented(_clip(sentence, limit), tokenizer)
     tokens = [frozenset(tokenizer.tokens(normalize_simplified(c))) for c in clauses]
     scores = [_score(t, query) for t in tokens]
     best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
     if len(clauses[best]) > limit:
-        clipped = _clip(clauses[best], limit)
-        return Quote(clipped, frozenset(tokenizer.tokens(normalize(clipped))))
+        return _segmented(_clip(clauses[best], limit), tokenizer)
     chosen = sorted(_grow(clauses, scores, best, limit - 2))
     text = "".join(clauses[i] for i in chosen)
     if chosen[0] > 0:
@@ -236,9 +237,7 @@ def second_part(citations: list[Citation], query: AnalyzedQuery, tokenizer: Toke
     top = citations[0]
 
     def covered(c: Citation) -> set[str]:
-        tokens = c.excerpt_tokens
-        if tokens is None:
-            tokens = frozenset(tokenizer.tokens(normalize(c.excerpt)))
+        tokens = c.excerpt_tokens if c.excerpt_tokens is not None else _segmented(c.excerpt, tokenizer).tokens
         return {t for t in query.terms if t in tokens}
 
     mine = covered(top)
