@@ -37,14 +37,13 @@ from bot.telegram_bot.uploads.files import (
 )
 from bot.telegram_bot.uploads.duplicates import DUPLICATE_CALLBACK, offer_choice, on_duplicate_button
 from bot.telegram_bot.uploads.status import StatusMessage
-from bot.telegram_bot.uploads.text import NOT_ADMIN_UPLOAD, audit_actor, failure_lines, report_lines
+from bot.telegram_bot.uploads.text import NOT_ADMIN_UPLOAD, audit_actor, failure_lines, failure_reason, report_lines
 from index.knowledge_base import IngestReport, Progress
 from knowledge.duties.loader import RulesFileError
 from knowledge.duties.repository import UpsertResult
 from knowledge.duties.service import load_rules_file
 from knowledge.duplicates import DuplicateContent
 from knowledge.ledger import Actor, LedgerError
-from knowledge.faults import as_fault
 from knowledge.readers import IngestError
 
 log = logging.getLogger(__name__)
@@ -172,8 +171,7 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE, document: 
             except Exception as exc:
                 # The status message must not be left saying "正在…"; the traceback goes to the log.
                 log.exception("ingest of %s failed", name)
-                fault = as_fault(exc)
-                await status.finish(failure_lines(name, fault.message if fault else "处理时发生内部错误，错误已记录。"))
+                await status.finish(failure_lines(name, failure_reason(exc)))
                 return
     await status.finish(report_lines(report))
 
@@ -204,9 +202,7 @@ async def _load_rules(update: Update, context: ContextTypes.DEFAULT_TYPE, docume
                 return
             except Exception as exc:
                 log.exception("loading rules file %s failed", name)
-                fault = as_fault(exc)
-                reason = fault.message if fault else "处理时发生内部错误，错误已记录。"
-                await status.finish([bold(f"❌ 规则表《{name}》未加载"), *plain_lines(reason)])
+                await status.finish([bold(f"❌ 规则表《{name}》未加载"), *plain_lines(failure_reason(exc))])
                 return
     await status.finish([bold(f"✅ 已加载规则表《{name}》"), esc(f"{result.summary()}。")])
 

@@ -24,11 +24,10 @@ from bot.telegram_bot.replies import BUTTON_LABEL_CHARS
 from bot.telegram_bot.services import BotServices, run_blocking, services
 from bot.telegram_bot.uploads.files import download_file
 from bot.telegram_bot.uploads.status import StatusMessage
-from bot.telegram_bot.uploads.text import NOT_ADMIN_UPLOAD, audit_actor, failure_lines, report_lines
+from bot.telegram_bot.uploads.text import NOT_ADMIN_UPLOAD, audit_actor, failure_lines, failure_reason, report_lines
 from index.knowledge_base import IngestReport
 from knowledge import pending_uploads
 from knowledge.duplicates import Duplicate, DuplicateContent
-from knowledge.faults import as_fault
 from knowledge.pending_uploads import STALE_CHANGED, STALE_EXPIRED, HeldUpload
 from knowledge.readers import IngestError
 
@@ -138,8 +137,7 @@ async def _ingest_held(context: ContextTypes.DEFAULT_TYPE, svc: BotServices, sta
                 return
             except Exception as exc:
                 log.exception("ingest of held upload %s failed", name)
-                fault = as_fault(exc)
-                await _retry_later(svc, status, held, actor, fault.message if fault else "处理时发生内部错误，错误已记录。")
+                await _retry_later(svc, status, held, actor, failure_reason(exc))
                 return
     await status.finish(report_lines(report))
 

@@ -7,6 +7,7 @@ from telegram import User
 
 from bot.telegram_bot.html_text import bold, esc, plain_lines
 from index.knowledge_base import IngestReport
+from knowledge.faults import as_fault
 
 NOT_ADMIN_UPLOAD = "抱歉，只有管理员可以上传文件入库。如需收录文件，请联系管理员。"
 RULES_SUFFIXES = frozenset({".yaml", ".yml", ".csv", ".xlsx", ".xlsm"})
@@ -36,6 +37,13 @@ def report_lines(report: IngestReport) -> list[str]:
     if report.outcome in ("new", "replaced"):
         lines.append(esc("现在就可以针对该文件提问了。"))
     return lines
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why an upload failed unexpectedly, as the admin is told: the environment fault in words,
+    or that the error was logged."""
+    fault = as_fault(exc)
+    return fault.message if fault else "处理时发生内部错误，错误已记录。"
 
 
 def failure_lines(name: str, reason: str) -> list[str]:
