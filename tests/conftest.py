@@ -85,16 +85,10 @@ def bundled(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder
 
     Tests that change it work on a copy: see ``bundled_copy``.
     """
-    from index.knowledge_base import KnowledgeBase
+    from bot.runtime import Runtime
 
     data = tmp_path_factory.mktemp("bundled")
-    settings = Settings(data_dir=data, model_dir=models_dir, _env_file=None)
-    settings.ensure_dirs()
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
-    kb.open()
-    return kb
+    return Runtime(Settings(data_dir=data, model_dir=models_dir, _env_file=None), embedder=embedder).knowledge
 
 
 @pytest.fixture

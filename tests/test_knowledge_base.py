@@ -7,11 +7,11 @@ import docx
 import pytest
 from sqlalchemy import delete, func, select
 
+from bot.runtime import Runtime
 from index import knowledge_base as kb_module
 from index.knowledge_base import KnowledgeBase, QuestionError
 from knowledge import documents
 from knowledge.config import Settings
-from knowledge.db import make_engine, migrate, session_factory
 from knowledge.models import AuditLog, DocStatus, Document, Passage
 from knowledge.readers import IngestError
 
@@ -39,12 +39,7 @@ WORKSHOP_RULES_V2 = WORKSHOP_RULES_V1.replace(
 
 
 def make_kb(settings: Settings, embedder) -> KnowledgeBase:  # type: ignore[no-untyped-def]
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    settings.ensure_dirs()
-    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
-    kb.open()
-    return kb
+    return Runtime(settings, embedder=embedder).knowledge
 
 
 def write(path: Path, text: str) -> Path:

@@ -14,10 +14,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from index.knowledge_base import KnowledgeBase
+from bot.runtime import Runtime
 from knowledge import pending_uploads
 from knowledge.config import Settings
-from knowledge.db import Base, make_engine, migrate, session_factory, transaction
+from knowledge.db import Base, transaction
 from knowledge.duplicates import Duplicate, DuplicateContent
 from knowledge.models import AuditLog, Document, PendingUpload, utcnow
 from knowledge.pending_uploads import STALE_CHANGED, STALE_DECIDED, STALE_EXPIRED, STALE_MISSING
@@ -130,11 +130,7 @@ def test_held_uploads_expire_and_a_failed_attempt_can_be_retried(sessions: sessi
 @pytest.mark.slow
 def test_ingest_on_a_decision_checks_the_duplicate_is_unchanged(  # type: ignore[no-untyped-def]
         settings: Settings, embedder, tmp_path: Path) -> None:
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    settings.ensure_dirs()
-    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
-    kb.open()
+    kb = Runtime(settings, embedder=embedder).knowledge
     (tmp_path / "原文.txt").write_text(TEXT, encoding="utf-8")
     (tmp_path / "转发.txt").write_text(TEXT, encoding="utf-8")
     kb.ingest(tmp_path / "原文.txt", "admin")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.runtime import Runtime
 from index.knowledge_base import KnowledgeBase
 from knowledge.config import Settings
-from knowledge.db import make_engine, migrate, session_factory
 from knowledge.models import AuditLog, Document
 from knowledge.readers import IngestError
 from knowledge.textnorm import normalize, to_simplified
@@ -29,12 +29,7 @@ TONE = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 
 @pytest.fixture
 def kb(settings: Settings, embedder) -> KnowledgeBase:  # type: ignore[no-untyped-def]
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    settings.ensure_dirs()
-    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
-    kb.open()
-    return kb
+    return Runtime(settings, embedder=embedder).knowledge
 
 
 @pytest.fixture
@@ -139,10 +134,7 @@ def test_the_opening_that_restates_the_title_does_not_answer_for_the_whole_docum
 def test_a_verbatim_figure_in_an_upload_beats_the_general_rule_only_when_asked_for(bundled_copy: Path,
                                                                                     models_dir: Path,
                                                                                     embedder) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(data_dir=bundled_copy, model_dir=models_dir, _env_file=None)
-    engine = make_engine(settings.db_url)
-    kb = KnowledgeBase(settings, session_factory(engine), embedder=embedder)
-    kb.open()
+    kb = Runtime(Settings(data_dir=bundled_copy, model_dir=models_dir, _env_file=None), embedder=embedder).knowledge
     report = kb.ingest(SEED / "county_inspection_report.txt", "admin").title
     # "持证上岗率" is said word for word only by the report ...
     top = kb.answer("特种作业人员持证上岗率是多少？").citations[0]
