@@ -1,6 +1,6 @@
 """Bot round trip under load: update in → reply out, measured on the fake Telegram server.
 
-    python bench/bench_bot.py [--users 20] [--rounds 10] [--data-dir DIR] [--backend auto|onnx|torch]
+    python bench/bench_bot.py [--users 20] [--rounds 10] [--flat-rounds 5] [--data-dir DIR] [--backend auto|onnx|torch]
                               [--max-rate 30]
 
 Starts the fake Bot API server (tests/fake_telegram) in this process and the real bot as a
@@ -94,7 +94,8 @@ def report(name: str, latencies: list[float], elapsed: float, bot_cpu: float, ow
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=10, help="questions per user, paced phase")
+    parser.add_argument("--flat-rounds", type=int, help="questions per user, flat-out phase (default: rounds / 2)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "out" / "bundled")
     parser.add_argument("--model-dir", type=Path, help="SAFETYBOT_MODEL_DIR for the bot (default: in the data dir)")
     parser.add_argument("--max-rate", type=float, default=30.0,
@@ -131,7 +132,8 @@ async def main() -> None:
                 await user_loop(server, chats[0], users[0], 3, random.Random(0), warm)
 
                 paced = await phase(server, chats, users, args.rounds, (1.0, 3.0), bot.pid)
-                flat_out = await phase(server, chats, users, max(1, args.rounds // 2), (0.0, 0.0), bot.pid)
+                flat_out = await phase(server, chats, users, args.flat_rounds or max(1, args.rounds // 2), (0.0, 0.0),
+                                       bot.pid)
                 peak, current = peak_rss_mb(bot.pid)
             finally:
                 bot.send_signal(signal.SIGINT)

@@ -14,6 +14,7 @@ from bot.channels.robots import RobotPlanner, robot_channels
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
 from bot.telegram_bot.retries import RetryingRateLimiter
+from bot.telegram_bot.transport import AiohttpRequest
 from knowledge.config import Settings
 from knowledge.group_robots import RobotChannelService
 from knowledge.ledger import LedgerService
@@ -51,8 +52,7 @@ def standalone_bot(settings: Settings, *, read_timeout: float = 30) -> Bot:
 
     if not settings.telegram_token:
         raise ValueError("SAFETYBOT_TELEGRAM_TOKEN is not set")
-    from telegram.request import HTTPXRequest
 
     return ExtBot(settings.telegram_token, base_url=settings.telegram_api_url,
                   base_file_url=settings.telegram_file_url, rate_limiter=RetryingRateLimiter(),
-                  request=HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=30))
+                  request=AiohttpRequest(pool_size=16, read_timeout=read_timeout, write_timeout=30))

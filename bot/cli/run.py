@@ -33,6 +33,7 @@ def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.telegram_bot.app import run_polling, run_webhook
+    from bot.telegram_bot.transport import log as transport_log
 
     runtime: Runtime = ctx.obj
     settings = runtime.settings
@@ -43,8 +44,10 @@ def run(ctx: click.Context, webhook: bool, verbose: bool) -> None:
         click.echo("Webhook mode needs SAFETYBOT_WEBHOOK_URL (the public https URL Telegram posts to).", err=True)
         sys.exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        # httpx logs every long-poll request at INFO; that drowns the bot's own log.
+    if verbose:
+        transport_log.setLevel(logging.DEBUG)
+    else:
+        # httpx (group robots) logs every request at INFO; that drowns the bot's own log.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     click.echo(f"Starting the bot ({'webhook' if webhook else 'long polling'}); Ctrl+C stops it.", err=True)
     try:

@@ -22,6 +22,7 @@ from bot.telegram_bot.errors import on_error
 from bot.telegram_bot.gate import gate
 from bot.telegram_bot.processing import PerSenderUpdateProcessor
 from bot.telegram_bot.retries import RetryingRateLimiter
+from bot.telegram_bot.transport import AiohttpRequest
 from bot.telegram_bot.services import BotServices, attach, run_blocking, services
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ def build_application(runtime: Runtime, *, warm_up: bool = True) -> Application:
         .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.telegram_max_rate))
         .concurrent_updates(PerSenderUpdateProcessor())
         # Uploads are fetched with getFile/download; give slow links some room.
-        .read_timeout(30).write_timeout(60).get_updates_read_timeout(40)
+        .request(AiohttpRequest(read_timeout=30, write_timeout=60, media_write_timeout=60))
+        .get_updates_request(AiohttpRequest(pool_size=1, read_timeout=40))
         .post_init(post_init)
         .build()
     )

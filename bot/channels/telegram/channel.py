@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 
-import httpx
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.channels.base import DeliveryResult, Outcome
 from bot.channels.telegram.render import render
+from bot.telegram_bot.transport import never_sent
 from knowledge.reminders.messages import Reminder
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class TelegramChannel:
             log.error("Telegram refused reminder for %s: %s", address, exc.message)
             return DeliveryResult(Outcome.RETRY, error=exc.message[:200])
         except TimedOut as exc:
-            if _never_left(exc):
+            if never_sent(exc):
                 return DeliveryResult(Outcome.RETRY, error="连接超时，未发出")
             return DeliveryResult(Outcome.UNKNOWN, error="发送超时，可能已送达")
         except RetryAfter as exc:
@@ -71,13 +71,6 @@ class TelegramChannel:
         except (NetworkError, TelegramError) as exc:
             return DeliveryResult(Outcome.RETRY, error=str(exc)[:200])
         return DeliveryResult(Outcome.SENT, message_ids=(str(message.message_id),))
-
-
-def _never_left(exc: TimedOut) -> bool:
-    """A timeout before the request was written (no connection, no free pooled connection):
-    nothing reached Telegram, so trying again cannot duplicate the message."""
-    cause = exc.__cause__
-    return isinstance(cause, (httpx.ConnectTimeout, httpx.PoolTimeout)) or "pool timeout" in exc.message.lower()
 
 
 def _reason(exc: TelegramError) -> str:
