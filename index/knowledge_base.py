@@ -217,31 +217,16 @@ class KnowledgeBase:
         parsed = parse_document(path, title=title, kind=kind, max_bytes=self.settings.max_upload_bytes)
         if not any(not s.garbled for s in parsed.segments):
             raise IngestError("no_text", "文件中没有可用的正文（可能全部是乱码）。请检查文件编码后重新上传。")
+        # Judged once before embedding, so a refused copy costs no embedding, and again under the
+        # writer lock (in _ingest_parsed), where no other writer can load a copy in between.
         with self.sessions() as session:
-            twin = find_duplicate(session, parsed)
-        if expected_duplicate is not None and (
-                twin is None or (twin.document_id, twin.content_hash)
-                != (expected_duplicate.document_id, expected_duplicate.content_hash)):
-            raise IngestError(
-                "duplicate_changed",
-                f"《{expected_duplicate.title}》在此期间已被修改或删除，《{parsed.title}》未载入。如仍需载入，请重新上传。",
-            )
-        if twin is not None and duplicate == "refuse":
-            raise DuplicateContent(
-                parsed.title, twin,
-                f"《{parsed.title}》的内容与已载入的《{twin.title}》{twin.likeness()}，未重复载入。"
-                f"如要用它替换《{twin.title}》，请加 --duplicate replace；确需两份都保留，请加 --duplicate keep。",
-            )
-        report = self._ingest_parsed(parsed, actor, progress=progress)
-        if twin is not None and duplicate == "replace":
-            self.remove(twin.title, actor)
-            report.replaced_duplicate = twin.title
-        elif twin is not None:
-            report.duplicate_of = twin.title
-        return report
+            _judge_duplicate(parsed, find_duplicate(session, parsed), duplicate, expected_duplicate)
+        return self._ingest_parsed(parsed, actor, progress=progress, duplicate=duplicate,
+                                   expected_duplicate=expected_duplicate)
 
     def _ingest_parsed(self, parsed: ParsedDocument, actor: str, bundled: bool = False,
-                       progress: Progress | None = None) -> IngestReport:
+                       progress: Progress | None = None, duplicate: str = "keep",
+                       expected_duplicate: Duplicate | None = None) -> IngestReport:
         # Embed before the database commit, so a failure leaves everything as it was; and outside
         # the lock, so questions are answered while a long upload is being embedded. The cache
         # tolerates concurrent inserts of the same text.
@@ -256,20 +241,32 @@ class KnowledgeBase:
                 progress("向量化", min(start + step, len(windows)), len(windows))
         if progress:
             progress("写入索引", 0, 1)
-        with self.writing(), self._lock:
-            with transaction(self.sessions) as session:
-                result = documents.replace_document(session, parsed, actor, bundled=bundled)
-                added = [(p.id, p.norm_text) for p in session.scalars(
-                    select(Passage).where(Passage.id.in_(result.added)))] if result.added else []
-            self.store.remove(result.removed)
-            self.store.add(added, self.sessions)
-            self.store.save()
-            self._refresh_metadata()
+        twin: Duplicate | None = None
+        with self.writing():
+            if not bundled:
+                with self.sessions() as session:
+                    twin = find_duplicate(session, parsed)
+                _judge_duplicate(parsed, twin, duplicate, expected_duplicate)
+            replacing = twin is not None and duplicate == "replace"
+            with self._lock:
+                # One transaction: the new document and the removal of the one it replaces are
+                # committed together or not at all.
+                with transaction(self.sessions) as session:
+                    result = documents.replace_document(session, parsed, actor, bundled=bundled)
+                    gone = (documents.remove_document(session, twin.title, actor) or []) if replacing else []
+                    added = [(p.id, p.norm_text) for p in session.scalars(
+                        select(Passage).where(Passage.id.in_(result.added)))] if result.added else []
+                self.store.remove([*result.removed, *gone])
+                self.store.add(added, self.sessions)
+                self.store.save()
+                self._refresh_metadata()
         return IngestReport(
             title=parsed.title, source=parsed.source_name, outcome=result.outcome,
             passages=len(parsed.segments), added=len(result.added), removed=len(result.removed),
             embedded=embedded, problems=list(parsed.problems), boilerplate=dict(parsed.boilerplate),
             garbled_runs=parsed.garbled_runs, repaired_runs=parsed.repaired_runs,
+            replaced_duplicate=twin.title if replacing and twin is not None else None,
+            duplicate_of=twin.title if twin is not None and not replacing else None,
         )
 
     def writing(self) -> AbstractContextManager[None]:
@@ -500,6 +497,25 @@ def _synced(kb: KnowledgeBase) -> Iterator[None]:
                 kb._refresh_metadata()
             kb._last_sync = time.monotonic()
         yield
+
+
+def _judge_duplicate(parsed: ParsedDocument, twin: Duplicate | None, duplicate: str,
+                     expected: Duplicate | None) -> None:
+    """Raise the IngestError that ``duplicate`` (refuse/replace/keep) calls for, given the loaded
+    document ``twin`` with the same content; ``expected`` is the twin a replace/keep decision was
+    made about, which must still be the one found."""
+    if expected is not None and (
+            twin is None or (twin.document_id, twin.content_hash) != (expected.document_id, expected.content_hash)):
+        raise IngestError(
+            "duplicate_changed",
+            f"《{expected.title}》在此期间已被修改或删除，《{parsed.title}》未载入。如仍需载入，请重新上传。",
+        )
+    if twin is not None and duplicate == "refuse":
+        raise DuplicateContent(
+            parsed.title, twin,
+            f"《{parsed.title}》的内容与已载入的《{twin.title}》{twin.likeness()}，未重复载入。"
+            f"如要用它替换《{twin.title}》，请加 --duplicate replace；确需两份都保留，请加 --duplicate keep。",
+        )
 
 
 @dataclass(frozen=True)

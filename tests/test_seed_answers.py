@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.runtime import Runtime
 from index.knowledge_base import KnowledgeBase
+from knowledge import documents
 from knowledge.config import Settings
 from knowledge.models import AuditLog, Document
 from knowledge.readers import IngestError
@@ -95,6 +98,38 @@ def test_duplicates_are_refused_replaced_or_kept_but_never_cited_twice(kb: Knowl
     with kb.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 2
         assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "document.remove")) == 1
+
+
+def test_a_replacement_that_fails_half_way_leaves_the_original_alone(kb: KnowledgeBase,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    original = kb.ingest(SEED / "hengyang_yuetan_news.html", "admin").title
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("power cut while removing the original")
+
+    monkeypatch.setattr(documents, "remove_document", crash)
+    with pytest.raises(RuntimeError):
+        kb.ingest(SEED / "repost_yuetan_copy.html", "admin", title="转载：五月约谈", duplicate="replace")
+    with kb.sessions() as s:
+        assert list(s.scalars(select(Document.title))) == [original]  # the copy was not loaded either
+    assert kb.answer("被约谈的县要在多长时间内报送整改报告？").citations[0].document == original
+
+
+def test_two_copies_loaded_at_the_same_moment_are_not_both_kept(kb: KnowledgeBase) -> None:
+    start = threading.Barrier(2)
+
+    def load(title: str) -> str:
+        start.wait()
+        try:
+            return kb.ingest(SEED / "hengyang_yuetan_news.html", "admin", title=title).title
+        except IngestError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(load, ["约谈（甲）", "约谈（乙）"]))
+    assert outcomes[0] == "duplicate" and outcomes[1].startswith("约谈")
+    with kb.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 1
 
 
 def test_a_place_named_in_the_question_steers(kb: KnowledgeBase, tmp_path: Path) -> None:
