@@ -32,7 +32,8 @@ class RequestNotSent(TimedOut):
 
 
 def never_sent(exc: TimedOut) -> bool:
-    """True when a timed-out request certainly did not reach Telegram."""
+    """True when a timed-out request certainly did not reach Telegram, so that sending it again
+    cannot post a message twice (PTB's own HTTPXRequest says so with "Pool timeout")."""
     return isinstance(exc, RequestNotSent) or "pool timeout" in exc.message.lower()
 
 
