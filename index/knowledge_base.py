@@ -70,7 +70,7 @@ class IngestReport:
     outcome: str  # new | replaced | unchanged | failed
     passages: int = 0
     added: int = 0
-    removed: int = 0
+    removed: int = 0  # passages gone: the previous version's, and a replaced duplicate's
     embedded: int = 0
     problems: list[str] = field(default_factory=list)
     boilerplate: dict[str, int] = field(default_factory=dict)  # removed lines by kind
@@ -262,7 +262,7 @@ class KnowledgeBase:
                 self._refresh_metadata()
         return IngestReport(
             title=parsed.title, source=parsed.source_name, outcome=result.outcome,
-            passages=len(parsed.segments), added=len(result.added), removed=len(result.removed),
+            passages=len(parsed.segments), added=len(result.added), removed=len(result.removed) + len(gone),
             embedded=embedded, problems=list(parsed.problems), boilerplate=dict(parsed.boilerplate),
             garbled_runs=parsed.garbled_runs, repaired_runs=parsed.repaired_runs,
             replaced_duplicate=twin.title if replacing and twin is not None else None,

@@ -95,6 +95,7 @@ def test_duplicates_are_refused_replaced_or_kept_but_never_cited_twice(kb: Knowl
 
     replaced = kb.ingest(copy, "admin", title="转载：五月约谈（新）", duplicate="replace")
     assert replaced.replaced_duplicate in (original, "转载：五月约谈")
+    assert replaced.removed == kept.added  # the replaced document's passages are counted as removed
     with kb.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 2
         assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "document.remove")) == 1
