@@ -14,6 +14,7 @@ changes. Tokenizers that are not of this kind are used whole.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -117,16 +118,36 @@ def _stamp(path: Path) -> dict:
     return {"revision": SUBSET_REVISION, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_meta(meta_path: Path, stamp: dict) -> None:
+    tmp = meta_path.with_name(f"{meta_path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(stamp), encoding="utf-8")
+    os.replace(tmp, meta_path)  # a reader never sees a half-written stamp
+
+
 def _load_subset(path: Path) -> tuple[object, np.ndarray] | None:
     from tokenizers import Tokenizer
 
     subset, ids, meta = _files(path)
     try:
-        if json.loads(meta.read_text(encoding="utf-8")) != _stamp(path):
-            return None
+        stored = json.loads(meta.read_text(encoding="utf-8"))
+        current = _stamp(path)
+        if {key: stored.get(key) for key in current} != current:
+            # A copied or restored model folder keeps the content but not the mtime (cp -r, some
+            # backups): hashing the file (tens of ms) spares rebuilding the subset (seconds).
+            if stored.get("revision") != SUBSET_REVISION or stored.get("size") != current["size"] \
+                    or stored.get("sha256") != _digest(path):
+                return None
+            try:
+                _write_meta(meta, {**current, "sha256": stored["sha256"]})
+            except OSError:
+                pass  # a read-only folder: the hash is compared again next time
+        return Tokenizer.from_file(str(subset)), np.load(ids)
     except (OSError, ValueError):
         return None
-    return Tokenizer.from_file(str(subset)), np.load(ids)
 
 
 def _build_subset(path: Path) -> tuple[object, np.ndarray] | None:
@@ -134,7 +155,7 @@ def _build_subset(path: Path) -> tuple[object, np.ndarray] | None:
     tokenizer is not a Unigram one whose specials and lowest-scoring piece a subset can keep."""
     from tokenizers import Tokenizer
 
-    stamp = _stamp(path)
+    stamp = {**_stamp(path), "sha256": _digest(path)}
     data = json.loads(path.read_text(encoding="utf-8"))
     model = data.get("model", {})
     if model.get("type") != "Unigram" or model.get("byte_fallback"):
@@ -174,8 +195,6 @@ def _build_subset(path: Path) -> tuple[object, np.ndarray] | None:
     with open(tmp, "wb") as handle:  # np.save on a path would append ".npy" to the temporary name
         np.save(handle, to_full)
     os.replace(tmp, ids_path)
-    tmp = meta_path.with_name(meta_path.name + tag)
-    tmp.write_text(json.dumps(stamp), encoding="utf-8")
-    os.replace(tmp, meta_path)  # last: a reader never takes a half-written subset for current
+    _write_meta(meta_path, stamp)  # last: a reader never takes a half-written subset for current
     log.info("tokenizer %s: subset of %d of %d pieces stored", path, len(keep), len(vocab))
     return Tokenizer.from_file(str(subset_path)), to_full

@@ -1,6 +1,7 @@
 """The subset tokenizer (index.tokenizer_subset) encodes exactly like the model's whole tokenizer."""
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -66,12 +67,19 @@ def test_the_subset_is_kept_beside_the_file_and_redone_when_the_file_changes(tok
     subset_file = tmp_path / "tokenizer.subset.json"
     meta = tmp_path / "tokenizer.subset-meta.json"
     assert subset_file.stat().st_size < copy.stat().st_size / 1.5
-    first = meta.read_text()
+    first, built = meta.read_text(), subset_file.stat().st_mtime_ns
     SubsetTokenizer(copy, truncation=512)
     assert meta.read_text() == first  # reused
-    copy.write_bytes(copy.read_bytes())  # a new file (new mtime): the subset is derived again
+
+    copy.write_bytes(copy.read_bytes())  # the same content with a new mtime, as after `cp -r`
     assert SubsetTokenizer(copy, truncation=512).uses_subset
-    assert meta.read_text() != first
+    assert subset_file.stat().st_mtime_ns == built  # recognised by its hash, not derived again
+    assert json.loads(meta.read_text())["mtime_ns"] == copy.stat().st_mtime_ns
+
+    copy.write_text(json.dumps(json.loads(copy.read_text(encoding="utf-8")), indent=1), encoding="utf-8")
+    tokenizer = SubsetTokenizer(copy, truncation=512)  # changed content: derived again
+    assert tokenizer.uses_subset and subset_file.stat().st_mtime_ns != built
+    assert tokenizer.encode_batch(["动火作业谁审批？"]) == [_whole(copy, 512).encode("动火作业谁审批？").ids]
 
 
 def test_a_tokenizer_that_is_not_unigram_is_used_whole(tmp_path: Path) -> None:
