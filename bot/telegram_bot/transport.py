@@ -28,13 +28,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class RequestNotSent(TimedOut):
-    """No connection could be had in time, so nothing was written: repeating cannot duplicate."""
-
-
-def never_sent(exc: TimedOut) -> bool:
-    """True when a timed-out request certainly did not reach Telegram, so that sending it again
-    cannot post a message twice (PTB's own HTTPXRequest says so with "Pool timeout")."""
-    return isinstance(exc, RequestNotSent) or "pool timeout" in exc.message.lower()
+    """No connection could be had in time, so nothing was written: sending again cannot post a
+    message twice."""
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

@@ -16,7 +16,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.channels.base import DeliveryResult, Outcome
 from bot.channels.telegram.render import render
-from bot.telegram_bot.transport import never_sent
+from bot.telegram_bot.transport import RequestNotSent
 from knowledge.reminders.messages import Reminder
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class TelegramChannel:
             log.error("Telegram refused reminder for %s: %s", address, exc.message)
             return DeliveryResult(Outcome.RETRY, error=exc.message[:200])
         except TimedOut as exc:
-            if never_sent(exc):
+            if isinstance(exc, RequestNotSent):
                 return DeliveryResult(Outcome.RETRY, error="连接超时，未发出")
             return DeliveryResult(Outcome.UNKNOWN, error="发送超时，可能已送达")
         except RetryAfter as exc:
