@@ -122,8 +122,13 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _temporary(path: Path) -> Path:
+    """A name beside ``path`` that no other process or thread writing the same file uses."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+
+
 def _write_meta(meta_path: Path, stamp: dict) -> None:
-    tmp = meta_path.with_name(f"{meta_path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    tmp = _temporary(meta_path)
     tmp.write_text(json.dumps(stamp), encoding="utf-8")
     os.replace(tmp, meta_path)  # a reader never sees a half-written stamp
 
@@ -187,11 +192,10 @@ def _build_subset(path: Path) -> tuple[object, np.ndarray] | None:
             log.warning("tokenizer %s: its subset encodes differently; using it whole", path)
             return None
     subset_path, ids_path, meta_path = _files(path)
-    tag = f".{os.getpid()}-{threading.get_ident()}.tmp"
-    tmp = subset_path.with_name(subset_path.name + tag)
+    tmp = _temporary(subset_path)
     subset_tokenizer.save(str(tmp))
     os.replace(tmp, subset_path)
-    tmp = ids_path.with_name(ids_path.name + tag)
+    tmp = _temporary(ids_path)
     with open(tmp, "wb") as handle:  # np.save on a path would append ".npy" to the temporary name
         np.save(handle, to_full)
     os.replace(tmp, ids_path)
