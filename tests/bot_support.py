@@ -52,6 +52,7 @@ class BotDriver:
 
     async def settled(self, chat: FakeChat, mark: int, *, method: str = "sendMessage",
                       settle: float = 0.3) -> list[ApiCall]:
+        await self.idle()
         count = -1
         while True:
             found = [c for c in self.server.sent[mark:]
@@ -73,8 +74,21 @@ class BotDriver:
         query_id = self.server.callback_query(user, message, data)
         await self.server.wait_for("answerCallbackQuery", lambda p: p.get("callback_query_id") == query_id,
                                    since=mark, timeout=20)
-        await asyncio.sleep(0.3)
+        # The handler answers the button before it sends (the spinner stops at once); under load
+        # its message can come long after, so wait for the handler to finish, not for a pause.
+        await self.idle()
+        await asyncio.sleep(0.1)
         return list(self.server.sent[mark:])
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        """Wait until the bot has no update in hand (every handler has returned)."""
+        processor = self.app.update_processor
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while processor.current_concurrent_updates or not self.app.update_queue.empty():
+            if loop.time() > deadline:
+                raise AssertionError(f"the bot was still busy after {timeout:.0f} s")
+            await asyncio.sleep(0.02)
 
 
 def texts(calls: Iterable[ApiCall]) -> list[str]:
