@@ -124,7 +124,7 @@ async def send_file(cast: Cast, chat: FakeChat, user: FakeUser, data: bytes, nam
         lambda p: p.get("message_id") == message_id and not str(p.get("text", "")).endswith("…"),
         since=mark, timeout=120,
     )
-    await asyncio.sleep(0.3)
+    await cast.driver.idle()
     return status, final, list(server.sent[mark:])
 
 
