@@ -9,9 +9,11 @@ import socket
 import pytest
 from fake_telegram import FakeTelegram
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import ExtBot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
 
+from bot.telegram_bot.retries import RetryingRateLimiter
 from bot.telegram_bot.transport import AiohttpRequest, RequestNotSent
 
 
@@ -69,6 +71,21 @@ async def test_no_free_connection_times_out_as_never_sent(tg_server: FakeTelegra
         await slow
     assert isinstance(raised.value, TimedOut)  # still caught wherever a timeout is
     assert [c.params["text"] for c in tg_server.calls("sendMessage", chat_id=chat.id)] == ["第一条"]
+
+
+async def test_a_send_that_never_got_a_connection_is_retried_and_arrives_once(tg_server: FakeTelegram) -> None:
+    chat = tg_server.private_chat(tg_server.user("杨工"))
+    tg_server.slow_next("sendMessage", 1.0)
+    request = AiohttpRequest(pool_size=1, pool_timeout=0.1, connect_timeout=0.1, read_timeout=5)
+    bot = ExtBot(tg_server.token, base_url=tg_server.base_url, request=request,
+                 get_updates_request=AiohttpRequest(pool_size=1),
+                 rate_limiter=RetryingRateLimiter(network_retries=4, backoff=0.3))
+    async with bot:
+        slow = asyncio.create_task(bot.send_message(chat.id, "第一条"))
+        await asyncio.sleep(0.2)
+        await bot.send_message(chat.id, "第二条")  # waits out the busy connection instead of failing
+        await slow
+    assert sorted(c.params["text"] for c in tg_server.calls("sendMessage", chat_id=chat.id)) == ["第一条", "第二条"]
 
 
 async def test_an_unreachable_server_is_a_network_error() -> None:

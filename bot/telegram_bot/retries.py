@@ -1,7 +1,8 @@
 """Retrying Telegram calls: 429 (via PTB's AIORateLimiter), 5xx and connection errors, timeouts.
 
 A timed-out *send* may still have been delivered, so only calls that are harmless to repeat are
-retried after a timeout; a repeated sendMessage would post the answer twice.
+retried after a timeout; a repeated sendMessage would post the answer twice. A request that never
+got a connection (``RequestNotSent``) cannot have been delivered, so any call is retried then.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
+
+from bot.telegram_bot.transport import RequestNotSent
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +51,11 @@ class RetryingRateLimiter(AIORateLimiter):
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except BadRequest:
                 raise  # our request is wrong; sending it again changes nothing
-            except TimedOut:
-                if endpoint not in REPEATABLE or attempt >= self.network_retries:
+            except TimedOut as exc:
+                never_sent = isinstance(exc, RequestNotSent)
+                if (endpoint not in REPEATABLE and not never_sent) or attempt >= self.network_retries:
                     raise
-                reason = "timeout"
+                reason = "no free connection" if never_sent else "timeout"
             except NetworkError as exc:
                 if attempt >= self.network_retries:
                     raise
