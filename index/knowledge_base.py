@@ -247,13 +247,13 @@ class KnowledgeBase:
                 with self.sessions() as session:
                     twin = find_duplicate(session, parsed)
                 _judge_duplicate(parsed, twin, duplicate, expected_duplicate)
-            replacing = twin is not None and duplicate == "replace"
+            replaced = twin if duplicate == "replace" else None
             with self._lock:
                 # One transaction: the new document and the removal of the one it replaces are
                 # committed together or not at all.
                 with transaction(self.sessions) as session:
                     result = documents.replace_document(session, parsed, actor, bundled=bundled)
-                    gone = (documents.remove_document(session, twin.title, actor) or []) if replacing else []
+                    gone = (documents.remove_document(session, replaced.title, actor) or []) if replaced else []
                     added = [(p.id, p.norm_text) for p in session.scalars(
                         select(Passage).where(Passage.id.in_(result.added)))] if result.added else []
                 self.store.remove([*result.removed, *gone])
@@ -265,8 +265,8 @@ class KnowledgeBase:
             passages=len(parsed.segments), added=len(result.added), removed=len(result.removed) + len(gone),
             embedded=embedded, problems=list(parsed.problems), boilerplate=dict(parsed.boilerplate),
             garbled_runs=parsed.garbled_runs, repaired_runs=parsed.repaired_runs,
-            replaced_duplicate=twin.title if replacing and twin is not None else None,
-            duplicate_of=twin.title if twin is not None and not replacing else None,
+            replaced_duplicate=replaced.title if replaced else None,
+            duplicate_of=twin.title if twin is not None and replaced is None else None,
         )
 
     def writing(self) -> AbstractContextManager[None]:

@@ -140,11 +140,12 @@ def _load_subset(path: Path) -> tuple[object, np.ndarray] | None:
     try:
         stored = json.loads(meta.read_text(encoding="utf-8"))
         current = _stamp(path)
-        if {key: stored.get(key) for key in current} != current:
+        if any(stored.get(key) != current[key] for key in ("revision", "size")):
+            return None
+        if stored.get("mtime_ns") != current["mtime_ns"]:
             # A copied or restored model folder keeps the content but not the mtime (cp -r, some
             # backups): hashing the file (tens of ms) spares rebuilding the subset (seconds).
-            if stored.get("revision") != SUBSET_REVISION or stored.get("size") != current["size"] \
-                    or stored.get("sha256") != _digest(path):
+            if stored.get("sha256") != _digest(path):
                 return None
             try:
                 _write_meta(meta, {**current, "sha256": stored["sha256"]})
